@@ -1,0 +1,43 @@
+package store
+
+import "fmt"
+
+// Word lists for generated run names. mlrun keeps its own lists; the shape
+// of a name (adjective-noun-NNN, at most 20 characters) follows MLflow.
+var (
+	nameAdjectives = []string{
+		"able", "agile", "amber", "bold", "brave", "bright", "calm", "clever",
+		"crisp", "daring", "eager", "fair", "fast", "fierce", "gentle", "glad",
+		"grand", "happy", "honest", "keen", "kind", "lively", "lucky", "merry",
+		"mighty", "neat", "noble", "proud", "quick", "quiet", "rare", "sharp",
+		"shy", "silent", "smart", "steady", "sunny", "swift", "tidy", "vivid",
+		"warm", "wise", "witty", "young", "zesty",
+	}
+	nameNouns = []string{
+		"ant", "bat", "bear", "bee", "bird", "carp", "cat", "colt", "crab",
+		"crow", "deer", "dog", "dove", "duck", "eel", "elk", "finch", "fox",
+		"frog", "goat", "hare", "hawk", "hen", "jay", "lark", "lion", "lynx",
+		"mole", "moth", "mule", "newt", "owl", "ox", "panda", "pig", "ram",
+		"seal", "shrew", "slug", "snail", "stork", "swan", "toad", "trout",
+		"wasp", "whale", "wolf", "wren", "yak",
+	}
+)
+
+// maxRunNameGenLength is the longest generated run name, as in MLflow.
+const maxRunNameGenLength = 20
+
+// RandomRunName returns a generated run name such as "bold-fox-123": an
+// adjective, a noun and a number from 0 to 1000, at most 20 characters.
+func RandomRunName() string {
+	var name string
+	for range 10 {
+		name = fmt.Sprintf("%s-%s-%d",
+			nameAdjectives[randIntn(len(nameAdjectives))],
+			nameNouns[randIntn(len(nameNouns))],
+			randIntn(1001))
+		if len(name) <= maxRunNameGenLength {
+			return name
+		}
+	}
+	return name[:maxRunNameGenLength]
+}

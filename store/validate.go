@@ -1,0 +1,312 @@
+package store
+
+import (
+	"encoding/json"
+	"math"
+	"path"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MLflow's limits (mlflow/utils/validation.py). Lengths count Unicode code
+// points, as Python's len does.
+const (
+	MaxEntityKeyLength          = 250 // metric, param and tag keys
+	MaxParamValueLength         = 6000
+	MaxTagValueLength           = 8000
+	MaxExperimentNameLength     = 500
+	MaxExperimentTagKeyLength   = 250
+	MaxExperimentTagValLength   = 5000
+	MaxMetricsPerBatch          = 1000
+	MaxParamsTagsPerBatch       = 100
+	MaxEntitiesPerBatch         = 1000
+	MaxDatasetNameLength        = 500
+	MaxDatasetDigestLength      = 36
+	MaxDatasetSourceLength      = 65535
+	MaxDatasetSchemaLength      = 1048575
+	MaxDatasetProfileLength     = 16777215
+	MaxInputTagKeyLength        = 255
+	MaxInputTagValueLength      = 500
+	MaxArtifactLocationLength   = 2048
+	MaxRunNameLength            = 250
+	MaxExperimentsListedPerPage = 50000
+)
+
+var (
+	runIDRegex        = regexp.MustCompile(`^[a-zA-Z0-9][\w\-]{0,255}$`)
+	experimentIDRegex = regexp.MustCompile(`^[a-zA-Z0-9][\w\-]{0,63}$`)
+)
+
+// quoteJSON formats v the way MLflow's invalid_value does (json.dumps).
+func quoteJSON(v string) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func invalidValue(field, value, msg string) error {
+	if msg == "" {
+		return Invalidf("Invalid value %s for parameter '%s' supplied.", quoteJSON(value), field)
+	}
+	return Invalidf("Invalid value %s for parameter '%s' supplied: %s", quoteJSON(value), field, msg)
+}
+
+// isNameRune reports whether r may appear in a metric, param or tag name:
+// Python's Unicode \w (letters, numbers, underscore) or one of "/.- :".
+func isNameRune(r rune) bool {
+	switch r {
+	case '/', '.', '-', ' ', ':', '_':
+		return true
+	}
+	return unicode.IsLetter(r) || unicode.IsNumber(r)
+}
+
+// validateName applies MLflow's checks for metric, param and tag names: the
+// character set, and that the name is stable as a relative file path.
+func validateName(field, name string) error {
+	if !utf8.ValidString(name) {
+		return invalidValue(field, name, "Names must be valid UTF-8.")
+	}
+	for _, r := range name {
+		if !isNameRune(r) {
+			return invalidValue(field, name, "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).")
+		}
+	}
+	norm := path.Clean(name)
+	if norm != name || norm == "." || strings.HasPrefix(norm, "..") || strings.HasPrefix(norm, "/") {
+		return invalidValue(field, name, "Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '"+norm+"'")
+	}
+	return nil
+}
+
+func checkLength(what string, limit int, value string) error {
+	if utf8.RuneCountInString(value) > limit {
+		return Invalidf("'%s' exceeds the maximum length of %d characters", what, limit)
+	}
+	return nil
+}
+
+// ValidateMetric checks a metric point: its name, and a non-negative
+// timestamp. NaN and ±Inf values are allowed, as in MLflow.
+func ValidateMetric(m Metric) error {
+	if err := validateName("name", m.Key); err != nil {
+		return err
+	}
+	if err := checkLength("Metric name", MaxEntityKeyLength, m.Key); err != nil {
+		return err
+	}
+	if m.Timestamp < 0 {
+		return Invalidf("Invalid value %d for parameter 'timestamp' supplied: metric '%s'. Timestamp must be a nonnegative long (64-bit integer)", m.Timestamp, m.Key)
+	}
+	return nil
+}
+
+// ValidateParam checks a param's key and value length. mlrun never
+// truncates: a value over 6000 characters is an error.
+func ValidateParam(p Param) error {
+	if err := validateName("key", p.Key); err != nil {
+		return err
+	}
+	if err := checkLength("Param key", MaxEntityKeyLength, p.Key); err != nil {
+		return err
+	}
+	if !utf8.ValidString(p.Value) {
+		return Invalidf("Param value for %q must be valid UTF-8", p.Key)
+	}
+	return checkLength("Param value", MaxParamValueLength, p.Value)
+}
+
+// ValidateTag checks a run tag's key and value length.
+func ValidateTag(t Tag) error {
+	if err := validateName("key", t.Key); err != nil {
+		return err
+	}
+	if err := checkLength("key", MaxEntityKeyLength, t.Key); err != nil {
+		return err
+	}
+	if !utf8.ValidString(t.Value) {
+		return Invalidf("Tag value for %q must be valid UTF-8", t.Key)
+	}
+	return checkLength("value", MaxTagValueLength, t.Value)
+}
+
+// ValidateExperimentTag checks an experiment tag's key and value length.
+func ValidateExperimentTag(t Tag) error {
+	if err := validateName("key", t.Key); err != nil {
+		return err
+	}
+	if err := checkLength("key", MaxExperimentTagKeyLength, t.Key); err != nil {
+		return err
+	}
+	if !utf8.ValidString(t.Value) {
+		return Invalidf("Tag value for %q must be valid UTF-8", t.Key)
+	}
+	return checkLength("value", MaxExperimentTagValLength, t.Value)
+}
+
+// ValidateBatch checks a log-batch request before anything is written: the
+// batch limits, every entity, and that no param key appears twice.
+func ValidateBatch(metrics []Metric, params []Param, tags []Tag) error {
+	if err := batchLimit("metrics", MaxMetricsPerBatch, len(metrics)); err != nil {
+		return err
+	}
+	if err := batchLimit("params", MaxParamsTagsPerBatch, len(params)); err != nil {
+		return err
+	}
+	if err := batchLimit("tags", MaxParamsTagsPerBatch, len(tags)); err != nil {
+		return err
+	}
+	if err := batchLimit("metrics, params, and tags", MaxEntitiesPerBatch, len(metrics)+len(params)+len(tags)); err != nil {
+		return err
+	}
+	for _, m := range metrics {
+		if err := ValidateMetric(m); err != nil {
+			return err
+		}
+	}
+	seen := make(map[string]bool, len(params))
+	var dupes []string
+	for _, p := range params {
+		if err := ValidateParam(p); err != nil {
+			return err
+		}
+		if seen[p.Key] {
+			dupes = append(dupes, p.Key)
+		}
+		seen[p.Key] = true
+	}
+	if len(dupes) > 0 {
+		return Invalidf("Duplicate parameter keys have been submitted: %q. Please ensure the request contains only one param value per param key.", dupes)
+	}
+	for _, t := range tags {
+		if err := ValidateTag(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func batchLimit(what string, limit, n int) error {
+	if n > limit {
+		return Invalidf("A batch logging request can contain at most %d %s. Got %d %s. Please split up %s across multiple requests and try again.", limit, what, n, what, what)
+	}
+	return nil
+}
+
+// ValidateExperimentName checks an experiment name: 1 to 500 characters.
+func ValidateExperimentName(name string) error {
+	if name == "" {
+		return Invalidf("Invalid experiment name: '%s'", name)
+	}
+	if !utf8.ValidString(name) {
+		return Invalidf("Invalid experiment name: %s. Expects valid UTF-8.", quoteJSON(name))
+	}
+	return checkLength("name", MaxExperimentNameLength, name)
+}
+
+// ValidateRunID checks that id could name a run.
+func ValidateRunID(id string) error {
+	if !runIDRegex.MatchString(id) {
+		return invalidValue("run_id", id, "")
+	}
+	return nil
+}
+
+// ValidateExperimentID checks that id could name an experiment.
+func ValidateExperimentID(id string) error {
+	if !experimentIDRegex.MatchString(id) {
+		return Invalidf("Invalid experiment ID: '%s'", id)
+	}
+	return nil
+}
+
+// ValidateRunName checks a run name's length (the SQL store's column size).
+func ValidateRunName(name string) error {
+	if !utf8.ValidString(name) {
+		return Invalidf("Run name must be valid UTF-8")
+	}
+	return checkLength("run_name", MaxRunNameLength, name)
+}
+
+// ValidateDatasetInput checks a dataset input against MLflow's limits.
+func ValidateDatasetInput(in DatasetInput) error {
+	d := in.Dataset
+	if d.Name == "" {
+		return Invalidf("Dataset name is required")
+	}
+	if d.Digest == "" {
+		return Invalidf("Dataset digest is required")
+	}
+	if strings.ContainsAny(d.Name, " \n") {
+		// The file store writes "name digest" into metric lines for
+		// dataset-linked metrics, split on spaces.
+		return Invalidf("Dataset name %s must not contain spaces or newlines", quoteJSON(d.Name))
+	}
+	for _, c := range []struct {
+		what  string
+		limit int
+		v     string
+	}{
+		{"name", MaxDatasetNameLength, d.Name},
+		{"digest", MaxDatasetDigestLength, d.Digest},
+		{"source", MaxDatasetSourceLength, d.Source},
+		{"schema", MaxDatasetSchemaLength, d.Schema},
+		{"profile", MaxDatasetProfileLength, d.Profile},
+	} {
+		if !utf8.ValidString(c.v) {
+			return Invalidf("Dataset %s must be valid UTF-8", c.what)
+		}
+		if err := checkLength("dataset "+c.what, c.limit, c.v); err != nil {
+			return err
+		}
+	}
+	if d.SourceType == "" {
+		return Invalidf("Dataset source_type is required")
+	}
+	for _, t := range in.Tags {
+		if t.Key == "" {
+			return Invalidf("Input tag key is required")
+		}
+		if err := checkLength("input tag key", MaxInputTagKeyLength, t.Key); err != nil {
+			return err
+		}
+		if err := checkLength("input tag value", MaxInputTagValueLength, t.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateArtifactPath checks a relative artifact path: no absolute path, no
+// "." or ".." element, no empty element (as in "a//b"), no backslash and no
+// NUL. The empty string means the artifact root and is valid.
+func ValidateArtifactPath(p string) error {
+	if p == "" {
+		return nil
+	}
+	bad := func(why string) error {
+		return Invalidf("Invalid artifact path %s: %s", quoteJSON(p), why)
+	}
+	if !utf8.ValidString(p) {
+		return bad("not valid UTF-8")
+	}
+	if strings.HasPrefix(p, "/") {
+		return bad("must be relative")
+	}
+	if strings.ContainsAny(p, "\\\x00") {
+		return bad("must not contain backslashes or NUL")
+	}
+	for _, el := range strings.Split(p, "/") {
+		switch el {
+		case "":
+			return bad("must not contain empty path elements")
+		case ".", "..":
+			return bad("must not contain '.' or '..' elements")
+		}
+	}
+	return nil
+}
+
+// IsFinite reports whether f is neither NaN nor ±Inf.
+func IsFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
