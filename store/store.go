@@ -25,14 +25,16 @@ type Store interface {
 	// SearchExperiments lists experiments matching q.
 	SearchExperiments(ctx context.Context, q ExperimentQuery) (*ExperimentPage, error)
 
-	// RenameExperiment changes an active experiment's name.
+	// RenameExperiment changes an active experiment's name. A deleted
+	// experiment gives ErrInvalidState, a taken name ErrAlreadyExists.
 	RenameExperiment(ctx context.Context, id, newName string) error
 
 	// DeleteExperiment marks an experiment and its active runs deleted.
-	// The Default experiment cannot be deleted.
+	// The Default experiment cannot be deleted (ErrInvalidParameter).
 	DeleteExperiment(ctx context.Context, id string) error
 
 	// RestoreExperiment restores a deleted experiment and its runs.
+	// Restoring an active experiment is ErrInvalidState.
 	RestoreExperiment(ctx context.Context, id string) error
 
 	// SetExperimentTag sets (or replaces) an experiment tag.
@@ -65,7 +67,9 @@ type Store interface {
 	// DeleteTag removes a run tag; a missing tag is ErrNotFound.
 	DeleteTag(ctx context.Context, runID, key string) error
 
-	// LogInputs records datasets used by a run.
+	// LogInputs records datasets used by a run. Logging a dataset (same
+	// name and digest) the run already has is a no-op. Logging inputs to a
+	// deleted run is ErrInvalidState.
 	LogInputs(ctx context.Context, runID string, inputs []DatasetInput) error
 
 	// GetMetricHistory returns every point of a metric in logging order.

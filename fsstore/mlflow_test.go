@@ -1,0 +1,189 @@
+package fsstore
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/mlrun-go/mlrun/store"
+)
+
+// mlflowPythons returns the Python interpreters with MLflow installed that
+// the MLflow interoperability tests use: MLRUN_TEST_MLFLOW_PYTHONS, a
+// list separated by the OS path-list separator. The tests skip without it.
+func mlflowPythons(t *testing.T) []string {
+	t.Helper()
+	v := os.Getenv("MLRUN_TEST_MLFLOW_PYTHONS")
+	if v == "" {
+		t.Skip("set MLRUN_TEST_MLFLOW_PYTHONS to Python interpreters with mlflow installed")
+	}
+	return filepath.SplitList(v)
+}
+
+type pyStore struct {
+	Version     string `json:"version"`
+	Experiments map[string]struct {
+		Name             string            `json:"name"`
+		LifecycleStage   string            `json:"lifecycle_stage"`
+		ArtifactLocation string            `json:"artifact_location"`
+		Tags             map[string]string `json:"tags"`
+	} `json:"experiments"`
+	Runs map[string]struct {
+		ExperimentID   string              `json:"experiment_id"`
+		RunName        string              `json:"run_name"`
+		Status         string              `json:"status"`
+		LifecycleStage string              `json:"lifecycle_stage"`
+		StartTime      int64               `json:"start_time"`
+		EndTime        *int64              `json:"end_time"`
+		UserID         string              `json:"user_id"`
+		ArtifactURI    string              `json:"artifact_uri"`
+		Params         map[string]string   `json:"params"`
+		Tags           map[string]string   `json:"tags"`
+		Metrics        map[string]any      `json:"metrics"`
+		History        map[string][][3]any `json:"history"`
+		Inputs         [][]json.RawMessage `json:"inputs"`
+	} `json:"runs"`
+	DatasetSummaries [][]any `json:"dataset_summaries"`
+}
+
+// pyNum renders a metric value as mlflow_read.py does.
+func pyNum(v float64) any {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	return v
+}
+
+func sameJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+// TestMLflowReadsStore has MLflow's own FileStore (every interpreter in
+// MLRUN_TEST_MLFLOW_PYTHONS, e.g. MLflow 2.22 and 3.17) read a store
+// written by fsstore, and compares what it sees with fsstore's view. With
+// MLflow >= 3.10 it also runs `mlflow migrate-filestore` on the store.
+func TestMLflowReadsStore(t *testing.T) {
+	pythons := mlflowPythons(t)
+	root := filepath.Join(t.TempDir(), "mlruns")
+	buildGoldenStore(t, root)
+	s := openAt(t, root, nil)
+	// Names and values that stress the YAML and file formats.
+	exp, err := s.CreateExperiment(bg, "yes", "", []store.Tag{{Key: "0", Value: "null"}})
+	mustNil(t, err, "CreateExperiment")
+	r, err := s.CreateRun(bg, store.CreateRunRequest{ExperimentID: exp, UserID: "007", RunName: "2024-01-01", StartTime: 5})
+	mustNil(t, err, "CreateRun")
+	mustNil(t, s.LogBatch(bg, r.Info.RunID, []store.Metric{{Key: "m", Value: 1e300, Timestamp: 1, Step: math.MaxInt32}, {Key: "m", Value: -1e-300, Timestamp: 2, Step: -1}},
+		[]store.Param{{Key: "p", Value: "~"}, {Key: "q", Value: "é 🚀\n"}}, []store.Tag{{Key: "t", Value: "1:20"}}), "LogBatch")
+	mustNil(t, s.LogBatch(bg, r.Info.RunID, nil, nil, []store.Tag{{Key: "mlflow.runName", Value: "renamed-by-tag"}}), "rename by tag")
+
+	for _, py := range pythons {
+		t.Run(filepath.Base(filepath.Dir(filepath.Dir(py))), func(t *testing.T) {
+			cmd := exec.Command(py, filepath.Join("testdata", "mlflow_read.py"), root)
+			cmd.Env = append(os.Environ(), "MLFLOW_ALLOW_FILE_STORE=true")
+			cmd.Stderr = os.Stderr
+			out, err := cmd.Output()
+			mustNil(t, err, "mlflow_read.py")
+			var got pyStore
+			mustNil(t, json.Unmarshal(out, &got), "decode")
+			t.Logf("MLflow %s read %d experiments, %d runs", got.Version, len(got.Experiments), len(got.Runs))
+
+			ep, err := s.SearchExperiments(bg, store.ExperimentQuery{ViewType: store.AllViews})
+			mustNil(t, err, "SearchExperiments")
+			if len(got.Experiments) != len(ep.Experiments) {
+				t.Errorf("MLflow sees %d experiments, fsstore %d", len(got.Experiments), len(ep.Experiments))
+			}
+			var expIDs []string
+			for _, e := range ep.Experiments {
+				expIDs = append(expIDs, e.ID)
+				g, ok := got.Experiments[e.ID]
+				if !ok || g.Name != e.Name || g.LifecycleStage != e.LifecycleStage || g.ArtifactLocation != e.ArtifactLocation || !mapsEqualT(g.Tags, e.Tags) {
+					t.Errorf("experiment %s: MLflow sees %+v, fsstore %+v", e.ID, g, e)
+				}
+			}
+			rp, err := s.SearchRuns(bg, store.RunQuery{ExperimentIDs: expIDs, ViewType: store.AllViews})
+			mustNil(t, err, "SearchRuns")
+			if len(got.Runs) != len(rp.Runs) {
+				t.Errorf("MLflow sees %d runs, fsstore %d", len(got.Runs), len(rp.Runs))
+			}
+			for _, r := range rp.Runs {
+				g, ok := got.Runs[r.Info.RunID]
+				i := r.Info
+				if !ok || g.ExperimentID != i.ExperimentID || g.RunName != i.RunName || g.Status != i.Status.String() ||
+					g.LifecycleStage != i.LifecycleStage || g.StartTime != i.StartTime || !sameJSON(g.EndTime, i.EndTime) ||
+					g.UserID != i.UserID || g.ArtifactURI != i.ArtifactURI {
+					t.Errorf("run %s: MLflow sees %+v, fsstore %+v", i.RunID, g, i)
+					continue
+				}
+				if !mapsEqualT(g.Params, paramMap(r)) {
+					t.Errorf("run %s params: MLflow %v, fsstore %v", i.RunName, g.Params, paramMap(r))
+				}
+				tags := map[string]string{}
+				for _, tg := range r.Data.Tags {
+					tags[tg.Key] = tg.Value
+				}
+				if !mapsEqualT(g.Tags, tags) {
+					t.Errorf("run %s tags: MLflow %v, fsstore %v", i.RunName, g.Tags, tags)
+				}
+				metrics := map[string]any{}
+				for _, m := range r.Data.Metrics {
+					metrics[m.Key] = pyNum(m.Value)
+					h, err := s.GetMetricHistory(bg, i.RunID, m.Key)
+					mustNil(t, err, "history")
+					var hist [][3]any
+					for _, p := range h {
+						hist = append(hist, [3]any{p.Timestamp, pyNum(p.Value), p.Step})
+					}
+					if !sameJSON(g.History[m.Key], hist) {
+						t.Errorf("run %s history %s: MLflow %v, fsstore %v", i.RunName, m.Key, g.History[m.Key], hist)
+					}
+				}
+				if !sameJSON(g.Metrics, metrics) {
+					t.Errorf("run %s latest metrics: MLflow %v, fsstore %v", i.RunName, g.Metrics, metrics)
+				}
+				if len(g.Inputs) != len(r.Inputs) {
+					t.Errorf("run %s: MLflow sees %d inputs, fsstore %d", i.RunName, len(g.Inputs), len(r.Inputs))
+				}
+			}
+			var sums []string
+			for _, d := range got.DatasetSummaries {
+				sums = append(sums, strings.TrimSpace(strings.Join(strings.Fields(strings.Trim(jsonText(d), "[]")), " ")))
+			}
+			sort.Strings(sums)
+			if len(sums) != 2 {
+				t.Errorf("dataset summaries = %v", sums)
+			}
+
+			migrate := filepath.Join(filepath.Dir(py), "mlflow")
+			if _, err := os.Stat(migrate); err != nil || !strings.HasPrefix(got.Version, "3.") {
+				return
+			}
+			help, _ := exec.Command(migrate, "migrate-filestore", "--help").CombinedOutput()
+			if !strings.Contains(string(help), "--source") {
+				t.Logf("MLflow %s has no migrate-filestore", got.Version)
+				return
+			}
+			db := filepath.Join(t.TempDir(), "migrated.db")
+			out, err = exec.Command(migrate, "migrate-filestore", "--source", root, "--target", "sqlite:///"+db).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "Migration completed successfully") {
+				t.Errorf("migrate-filestore: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,573 @@
+package fsstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/mlrun-go/mlrun/store"
+)
+
+// runLoc is where a run lives.
+type runLoc struct {
+	id     string
+	dir    string // <root>[/.trash]/<exp>/<run>
+	expID  string // the experiment directory's name
+	expDir string
+}
+
+// locateRun finds a run's directory: a directory named by the run id, with
+// a meta.yaml file, in an active or deleted experiment. The experiment of
+// runs seen before is remembered, so the common case costs one stat.
+func (s *Store) locateRun(runID string) (runLoc, error) {
+	if err := store.ValidateRunID(runID); err != nil {
+		return runLoc{}, err
+	}
+	s.runExp.Lock()
+	expID, ok := s.runExp.m[runID]
+	s.runExp.Unlock()
+	if ok {
+		for _, trashed := range []bool{false, true} {
+			if loc, ok := s.probeRun(s.expDir(expID, trashed), expID, runID); ok {
+				return loc, nil
+			}
+		}
+	}
+	for _, trashed := range []bool{false, true} {
+		parent := s.root
+		if trashed {
+			parent = filepath.Join(s.root, trashDir)
+		}
+		ids, err := listExperimentDirs(parent, !trashed)
+		if err != nil {
+			return runLoc{}, err
+		}
+		for _, id := range ids {
+			if loc, ok := s.probeRun(filepath.Join(parent, id), id, runID); ok {
+				s.runExp.Lock()
+				s.runExp.m[runID] = id
+				s.runExp.Unlock()
+				return loc, nil
+			}
+		}
+	}
+	return runLoc{}, store.NotFoundf("Run '%s' not found", runID)
+}
+
+func (s *Store) probeRun(expDir, expID, runID string) (runLoc, bool) {
+	dir := filepath.Join(expDir, runID)
+	info, err := os.Stat(filepath.Join(dir, metaFile))
+	if err != nil || !info.Mode().IsRegular() {
+		return runLoc{}, false
+	}
+	return runLoc{id: runID, dir: dir, expID: expID, expDir: expDir}, true
+}
+
+// readRunMeta reads a run's meta.yaml (through the cache). A missing file
+// gives an error matching fs.ErrNotExist, an empty one ErrCorrupt.
+func (s *Store) readRunMeta(ctx context.Context, runDir string) (*runMeta, error) {
+	path := filepath.Join(runDir, metaFile)
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := s.cache.get(path, info); ok {
+		return v.(*runMeta).clone(), nil
+	}
+	data, err := readFileRetry(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := parseRunMeta(path, data)
+	if errors.Is(err, errEmptyYAML) {
+		return nil, store.Errorf(store.ErrCorrupt, "run metadata %s is empty: %w", path, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.cache.put(path, info, m.clone())
+	return m, nil
+}
+
+// openRun locates a run and reads its meta.yaml, checking that it records
+// the run's own id and experiment (MLflow's INVALID_STATE otherwise).
+func (s *Store) openRun(ctx context.Context, runID string) (runLoc, *runMeta, error) {
+	loc, err := s.locateRun(runID)
+	if err != nil {
+		return loc, nil, err
+	}
+	m, err := s.checkedRunMeta(ctx, loc)
+	return loc, m, err
+}
+
+func (s *Store) checkedRunMeta(ctx context.Context, loc runLoc) (*runMeta, error) {
+	m, err := s.readRunMeta(ctx, loc.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, store.NotFoundf("Run '%s' not found", loc.id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.ExperimentID != loc.expID || m.RunID != loc.id {
+		return nil, store.InvalidStatef("Run '%s' metadata is in invalid state: %s records run_id '%s' in experiment '%s'",
+			loc.id, filepath.Join(loc.dir, metaFile), m.RunID, m.ExperimentID)
+	}
+	return m, nil
+}
+
+// checkActive fails with ErrInvalidState unless the run is active.
+func checkActive(m *runMeta) error {
+	if m.LifecycleStage != store.LifecycleActive {
+		return store.InvalidStatef("The run %s must be in the 'active' state. Current state is %s.", m.RunID, m.LifecycleStage)
+	}
+	return nil
+}
+
+// writeRunMeta atomically rewrites a run's meta.yaml. The caller holds
+// the run lock.
+func (s *Store) writeRunMeta(ctx context.Context, runDir string, m *runMeta) error {
+	data, err := m.encode(false)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(runDir, metaFile)
+	s.cache.drop(path)
+	return s.writeFile(ctx, path, "", data, syncFull)
+}
+
+// updateRunMeta applies fn to a run's meta.yaml under the run lock and
+// writes it back if fn reports a change.
+func (s *Store) updateRunMeta(ctx context.Context, runDir string, fn func(*runMeta) (bool, error)) error {
+	unlock, err := s.lockRun(ctx, runDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := s.readRunMeta(ctx, runDir)
+	if err != nil {
+		return err
+	}
+	changed, err := fn(m)
+	if err != nil || !changed {
+		return err
+	}
+	return s.writeRunMeta(ctx, runDir, m)
+}
+
+// CreateRun creates a run. Its directory (meta.yaml, metrics/, params/,
+// artifacts/, tags/ with mlflow.runName) is assembled in the staging folder
+// and renamed into the experiment directory under the root lock, so MLflow
+// readers never see a partial run and a concurrent DeleteExperiment cannot
+// miss it.
+func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*store.Run, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	expID := req.ExperimentID
+	if expID == "" {
+		expID = store.DefaultExperimentID
+	}
+	if err := store.ValidateExperimentID(expID); err != nil {
+		return nil, err
+	}
+	tags := slices.Clone(req.Tags)
+	tagName := ""
+	for _, t := range tags {
+		if err := store.ValidateTag(t); err != nil {
+			return nil, err
+		}
+		if t.Key == runNameTagKey {
+			tagName = t.Value
+		}
+	}
+	if req.RunName != "" && tagName != "" && req.RunName != tagName {
+		return nil, store.Invalidf("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='%s', mlflow.runName='%s').", req.RunName, tagName)
+	}
+	name := cmp.Or(req.RunName, tagName)
+	if name == "" {
+		name = store.RandomRunName()
+	}
+	if err := store.ValidateRunName(name); err != nil {
+		return nil, err
+	}
+	if tagName == "" {
+		tags = append(tags, store.Tag{Key: runNameTagKey, Value: name})
+	}
+	expDir, trashed, err := s.findExperiment(expID)
+	if err != nil {
+		return nil, store.NotFoundf("Could not create run under experiment with ID %s - no such experiment exists.", expID)
+	}
+	exp, err := s.loadExperiment(ctx, expDir, expID)
+	if err != nil {
+		return nil, err
+	}
+	if trashed || exp.LifecycleStage != store.LifecycleActive {
+		return nil, store.InvalidStatef("Could not create run under non-active experiment with ID %s.", expID)
+	}
+	start := req.StartTime
+	if start == 0 {
+		start = s.now()
+	}
+	runID := s.newRunID()
+	m := &runMeta{
+		RunID:          runID,
+		ExperimentID:   expID,
+		RunName:        name,
+		UserID:         req.UserID,
+		Status:         store.StatusRunning,
+		StartTime:      start,
+		ArtifactURI:    appendToURIPath(exp.ArtifactLocation, runID, artifactsDir),
+		LifecycleStage: store.LifecycleActive,
+	}
+	meta, err := m.encode(true)
+	if err != nil {
+		return nil, err
+	}
+	build := func(dir string) error {
+		for _, sub := range []string{metricsDir, paramsDir, artifactsDir, tagsDir} {
+			if err := os.Mkdir(filepath.Join(dir, sub), 0o777); err != nil {
+				return fmt.Errorf("fsstore: create run: %w", err)
+			}
+		}
+		for _, t := range tags {
+			if err := s.writeFile(ctx, filepath.Join(dir, tagsDir, filepath.FromSlash(t.Key)), dir, []byte(t.Value), lazy); err != nil {
+				return err
+			}
+		}
+		return s.writeFile(ctx, filepath.Join(dir, metaFile), "", meta, syncFile)
+	}
+	// The rename happens under the root lock, after checking that the
+	// experiment is still active: DeleteExperiment (which holds the lock)
+	// cannot miss the run.
+	guard := func() (func(), error) {
+		unlock, err := s.lockRoot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(filepath.Join(s.expDir(expID, false), metaFile)); err != nil {
+			unlock()
+			return nil, store.InvalidStatef("Could not create run under non-active experiment with ID %s.", expID)
+		}
+		return unlock, nil
+	}
+	if err := s.publishDir(ctx, filepath.Join(s.expDir(expID, false), runID), build, guard); err != nil {
+		return nil, err
+	}
+	s.runExp.Lock()
+	s.runExp.m[runID] = expID
+	s.runExp.Unlock()
+	return &store.Run{Info: m.info(), Data: store.RunData{Tags: dedupeTags(tags)}}, nil
+}
+
+// GetRun returns a run with its latest metrics, params, tags and inputs.
+func (s *Store) GetRun(ctx context.Context, runID string) (*store.Run, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	loc, m, err := s.openRun(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	return s.loadRun(ctx, loc, m)
+}
+
+// loadRun reads a run's data and inputs.
+func (s *Store) loadRun(ctx context.Context, loc runLoc, m *runMeta) (*store.Run, error) {
+	r := &store.Run{Info: m.info()}
+	var err error
+	if r.Data.Metrics, err = readLatestMetrics(filepath.Join(loc.dir, metricsDir)); err != nil {
+		return nil, err
+	}
+	err = readKeyFiles(filepath.Join(loc.dir, paramsDir), func(k string, v []byte) {
+		r.Data.Params = append(r.Data.Params, store.Param{Key: k, Value: string(v)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = readKeyFiles(filepath.Join(loc.dir, tagsDir), func(k string, v []byte) {
+		r.Data.Tags = append(r.Data.Tags, store.Tag{Key: k, Value: string(v)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(r.Data.Params, func(a, b store.Param) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(r.Data.Tags, func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) })
+	if r.Info.RunName == "" {
+		r.Info.RunName, _ = r.Tag(runNameTagKey)
+	}
+	if r.Inputs, err = s.readInputs(ctx, loc); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// readKeyFiles calls fn for every file under dir (recursively), with the
+// key being the '/'-separated path relative to dir, as MLflow reads
+// metrics, params and tags. A missing dir has no keys.
+func readKeyFiles(dir string, fn func(key string, content []byte)) error {
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // deleted meanwhile (DeleteTag)
+			}
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		fn(filepath.ToSlash(rel), b)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("fsstore: read %s: %w", dir, err)
+	}
+	return nil
+}
+
+// UpdateRun changes an active run's status, end time and name; a new name
+// is also written to the mlflow.runName tag, as MLflow does. The
+// read-modify-write happens under the run lock.
+func (s *Store) UpdateRun(ctx context.Context, runID string, u store.RunUpdate) (*store.RunInfo, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	if u.Status != 0 && !u.Status.Valid() {
+		return nil, store.Invalidf("Invalid run status %d", int(u.Status))
+	}
+	if u.RunName != "" {
+		if err := store.ValidateRunName(u.RunName); err != nil {
+			return nil, err
+		}
+	}
+	if u.EndTime != nil && *u.EndTime < 0 {
+		return nil, store.Invalidf("Invalid value %d for parameter 'end_time' supplied.", *u.EndTime)
+	}
+	loc, err := s.locateRun(runID)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := s.lockRun(ctx, loc.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	m, err := s.checkedRunMeta(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkActive(m); err != nil {
+		return nil, err
+	}
+	if u.Status != 0 {
+		m.Status = u.Status
+	}
+	if u.EndTime != nil {
+		m.EndTime = clonePtr(u.EndTime)
+	}
+	if u.RunName != "" {
+		m.RunName = u.RunName
+		if err := s.writeRunFile(ctx, loc, tagsDir, runNameTagKey, u.RunName); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.writeRunMeta(ctx, loc.dir, m); err != nil {
+		return nil, err
+	}
+	info := m.info()
+	return &info, nil
+}
+
+// writeRunFile atomically writes a param or tag file of a run; the
+// temporary file goes into the run directory, never into params/ or tags/,
+// where MLflow would read it as a key.
+func (s *Store) writeRunFile(ctx context.Context, loc runLoc, sub, key, value string) error {
+	return s.writeFile(ctx, filepath.Join(loc.dir, sub, filepath.FromSlash(key)), loc.dir, []byte(value), lazy)
+}
+
+// DeleteRun marks a run deleted and records deleted_time.
+func (s *Store) DeleteRun(ctx context.Context, runID string) error {
+	return s.setRunLifecycle(ctx, runID, store.LifecycleDeleted)
+}
+
+// RestoreRun marks a deleted run active again.
+func (s *Store) RestoreRun(ctx context.Context, runID string) error {
+	return s.setRunLifecycle(ctx, runID, store.LifecycleActive)
+}
+
+func (s *Store) setRunLifecycle(ctx context.Context, runID, stage string) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.leave()
+	loc, err := s.locateRun(runID)
+	if err != nil {
+		return err
+	}
+	unlock, err := s.lockRun(ctx, loc.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := s.checkedRunMeta(ctx, loc)
+	if err != nil {
+		return err
+	}
+	m.LifecycleStage, m.DeletedTime = stage, nil
+	if stage == store.LifecycleDeleted {
+		now := s.now()
+		m.DeletedTime = &now
+	}
+	return s.writeRunMeta(ctx, loc.dir, m)
+}
+
+// LogBatch logs metrics, params and tags to an active run. The batch is
+// validated, and params are checked against the logged values, before
+// anything is written. Param checks and writes, and the run-name update a
+// mlflow.runName tag implies, happen under the run lock; metric lines are
+// appended without it (see appendMetric).
+func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metric, params []store.Param, tags []store.Tag) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.leave()
+	if err := store.ValidateRunID(runID); err != nil {
+		return err
+	}
+	if err := store.ValidateBatch(metrics, params, tags); err != nil {
+		return err
+	}
+	loc, m, err := s.openRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if err := checkActive(m); err != nil {
+		return err
+	}
+	needLock := len(params) > 0
+	for _, t := range tags {
+		if t.Key == runNameTagKey {
+			needLock = true
+		}
+	}
+	if needLock {
+		unlock, err := s.lockRun(ctx, loc.dir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		// Re-read under the lock: the run may have been deleted meanwhile.
+		if m, err = s.checkedRunMeta(ctx, loc); err != nil {
+			return err
+		}
+		if err := checkActive(m); err != nil {
+			return err
+		}
+	}
+	newParams, err := s.checkParams(loc, params)
+	if err != nil {
+		return err
+	}
+	for _, p := range newParams {
+		if err := s.writeRunFile(ctx, loc, paramsDir, p.Key, p.Value); err != nil {
+			return err
+		}
+	}
+	if err := s.appendMetrics(ctx, loc, metrics); err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if t.Key == runNameTagKey && t.Value != "" && t.Value != m.RunName {
+			m.RunName = t.Value
+			if err := s.writeRunMeta(ctx, loc.dir, m); err != nil {
+				return err
+			}
+		}
+		if err := s.writeRunFile(ctx, loc, tagsDir, t.Key, t.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkParams enforces param immutability: it returns the params not yet
+// logged, and fails with MLflow's error if one was logged with another
+// value. The caller holds the run lock.
+func (s *Store) checkParams(loc runLoc, params []store.Param) ([]store.Param, error) {
+	var fresh []store.Param
+	for _, p := range params {
+		cur, err := os.ReadFile(filepath.Join(loc.dir, paramsDir, filepath.FromSlash(p.Key)))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			fresh = append(fresh, p)
+		case err != nil:
+			return nil, fmt.Errorf("fsstore: read param %q: %w", p.Key, err)
+		case string(cur) != p.Value:
+			return nil, store.Invalidf("Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for run ID='%s'. Attempted logging new value '%s'.", p.Key, cur, loc.id, p.Value)
+		}
+	}
+	return fresh, nil
+}
+
+// DeleteTag removes a tag of an active run.
+func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.leave()
+	if err := store.ValidateTag(store.Tag{Key: key}); err != nil {
+		return err
+	}
+	loc, m, err := s.openRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if err := checkActive(m); err != nil {
+		return err
+	}
+	path := filepath.Join(loc.dir, tagsDir, filepath.FromSlash(key))
+	if info, err := os.Stat(path); err != nil || info.IsDir() {
+		return store.NotFoundf("No tag with name: %s in run with id %s", key, runID)
+	}
+	if err := os.Remove(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return store.NotFoundf("No tag with name: %s in run with id %s", key, runID)
+		}
+		return fmt.Errorf("fsstore: delete tag: %w", err)
+	}
+	return s.syncDir(filepath.Dir(path))
+}
+
+// dedupeTags returns tags sorted by key, the last value of a repeated key
+// winning, as when the tags are written one after another.
+func dedupeTags(tags []store.Tag) []store.Tag {
+	last := make(map[string]string, len(tags))
+	for _, t := range tags {
+		last[t.Key] = t.Value
+	}
+	out := make([]store.Tag, 0, len(last))
+	for k, v := range last {
+		out = append(out, store.Tag{Key: k, Value: v})
+	}
+	slices.SortFunc(out, func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}

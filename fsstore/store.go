@@ -1,0 +1,505 @@
+package fsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mlrun-go/mlrun/internal/atomicfile"
+	"github.com/mlrun-go/mlrun/internal/filelock"
+	"github.com/mlrun-go/mlrun/internal/fileuri"
+	"github.com/mlrun-go/mlrun/store"
+)
+
+// Names of MLflow's files and folders.
+const (
+	metaFile      = "meta.yaml"
+	trashDir      = ".trash"
+	trashSuffix   = ".trash" // root dirs with this suffix are not experiments to MLflow
+	modelsDir     = "models" // the model registry, at the root
+	metricsDir    = "metrics"
+	paramsDir     = "params"
+	tagsDir       = "tags"
+	artifactsDir  = "artifacts"
+	inputsDir     = "inputs"
+	datasetsDir   = "datasets"
+	tracesDir     = "traces"
+	runNameTagKey = "mlflow.runName"
+)
+
+// Names of mlrun's own files and folders. Each lives where every MLflow
+// reader ignores it (see the package documentation).
+const (
+	// rootLockFile is a FILE in the root: MLflow lists only directories
+	// there. It serializes experiment creation, renames, deletes,
+	// restores and the publication of new runs, across processes.
+	rootLockFile = ".mlrun.lock"
+	// runLockFile is a FILE in a run directory, next to meta.yaml: MLflow
+	// reads only meta.yaml and the metrics/params/tags/inputs/outputs
+	// folders there. It serializes read-modify-write of the run's
+	// meta.yaml and the check-then-write of params.
+	runLockFile = ".mlrun.lock"
+	// stagingDir is where new experiment, run, dataset and input
+	// directories are assembled before being renamed into place. MLflow
+	// skips every root directory whose name ends in ".trash"
+	// (FileStore._get_active_experiments), migrate-filestore only reads
+	// root directories with all-digit names, and the model registry only
+	// reads models/.
+	stagingDir = ".mlrun-staging" + trashSuffix
+)
+
+// reservedExperimentDirs are the folders of an experiment directory that
+// are not runs (MLflow 3's RESERVED_EXPERIMENT_FOLDERS).
+var reservedExperimentDirs = map[string]bool{tagsDir: true, datasetsDir: true, tracesDir: true, modelsDir: true}
+
+// Options configure a Store. A nil *Options means the defaults.
+type Options struct {
+	// LockTimeout bounds every wait for a file lock. Zero means 30 s. A
+	// wait that times out fails with store.ErrLocked.
+	LockTimeout time.Duration
+
+	// NoSync skips every fsync. Writes stay atomic for concurrent readers
+	// and survive crashes of the writing process, but after a power
+	// failure recent changes may be lost and new meta.yaml or metric
+	// files may be empty, which MLflow rejects. By default fsstore fsyncs
+	// what MLflow needs to read the store after a power failure (meta.yaml
+	// files, new metric files, new directories), but not metric appends,
+	// params and tags; see the package documentation.
+	NoSync bool
+
+	// NoSweep skips the removal of temporary files left by crashed
+	// writers, which Open otherwise does (it reads every experiment and
+	// run directory once).
+	NoSweep bool
+
+	hooks *hooks // deterministic clock and ids, for tests
+}
+
+// hooks replace the clock and id generators in tests.
+type hooks struct {
+	now      func() int64
+	newExpID func() string
+	newRunID func() string
+}
+
+// Store is an MLflow file store (an mlruns directory). It is safe for
+// concurrent use by multiple goroutines and by multiple processes sharing
+// the directory on a local file system.
+type Store struct {
+	root         string // absolute path of the mlruns directory
+	artifactRoot string // file:// URI of root, the default artifact root
+	lockTimeout  time.Duration
+	noSync       bool
+	now          func() int64  // ms since the epoch
+	newExpID     func() string // new experiment ids
+	newRunID     func() string // new run ids
+
+	// mu guards closed. Every operation holds a read lock for its whole
+	// duration, so Close waits for operations in flight.
+	mu     sync.RWMutex
+	closed bool
+
+	// runExp caches the experiment id of runs seen, to find a run's
+	// directory without listing every experiment. A run never changes
+	// experiment; only its experiment directory moves in and out of
+	// .trash, which lookups check.
+	runExp struct {
+		sync.Mutex                   // guards m
+		m          map[string]string // run id -> experiment id
+	}
+
+	cache metaCache // parsed meta.yaml files
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens the MLflow file store at root, creating it as MLflow's
+// FileStore does: a missing (or empty) root gets the Default experiment
+// "0" and a .trash folder; an existing root only gets .trash if it lacks
+// one. Open also removes temporary files left behind by crashed writers
+// (see Options.NoSweep).
+func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = filelock.DefaultTimeout
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: open %s: %w", root, err)
+	}
+	uri, err := fileuri.FromPath(abs)
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: open %s: %w", root, err)
+	}
+	s := &Store{root: abs, artifactRoot: uri, lockTimeout: o.LockTimeout, noSync: o.NoSync,
+		now: store.NowMillis, newExpID: store.NewExperimentID, newRunID: store.NewRunID}
+	if h := o.hooks; h != nil {
+		s.now, s.newExpID, s.newRunID = h.now, h.newExpID, h.newRunID
+	}
+	s.runExp.m = map[string]string{}
+	s.cache.m = map[string]cacheEntry{}
+
+	if info, err := os.Stat(abs); err == nil && !info.IsDir() {
+		return nil, fmt.Errorf("fsstore: open %s: not a directory", abs)
+	}
+	if err := os.MkdirAll(abs, 0o777); err != nil {
+		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
+	}
+	if err := s.initRoot(ctx); err != nil {
+		return nil, err
+	}
+	if !o.NoSweep {
+		if err := s.sweep(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// initRoot creates the Default experiment in a new root, and .trash and
+// the staging folder where missing.
+func (s *Store) initRoot(ctx context.Context) error {
+	unlock, err := s.lockRoot(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	entries, err := os.ReadDir(s.root)
+	if err != nil {
+		return fmt.Errorf("fsstore: open %s: %w", s.root, err)
+	}
+	isNew := true
+	for _, e := range entries {
+		if e.Name() != rootLockFile && e.Name() != stagingDir {
+			isNew = false
+			break
+		}
+	}
+	if err := s.mkdirAll(filepath.Join(s.root, stagingDir)); err != nil {
+		return err
+	}
+	if isNew {
+		now := s.now()
+		m := &expMeta{
+			ID:               store.DefaultExperimentID,
+			Name:             store.DefaultExperimentName,
+			ArtifactLocation: appendToURIPath(s.artifactRoot, store.DefaultExperimentID),
+			LifecycleStage:   store.LifecycleActive,
+			CreationTime:     &now,
+			LastUpdateTime:   &now,
+		}
+		if err := s.publishExperiment(ctx, m, nil, nil); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	if err := os.Mkdir(filepath.Join(s.root, trashDir), 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("fsstore: create %s: %w", trashDir, err)
+	}
+	return nil
+}
+
+// sweep removes stale temporary files: in the staging folder, and next to
+// the meta.yaml files of every experiment and run directory.
+func (s *Store) sweep() error {
+	var sweepErr error
+	note := func(_ int, err error) {
+		if err != nil && sweepErr == nil {
+			sweepErr = err
+		}
+	}
+	note(atomicfile.Sweep(filepath.Join(s.root, stagingDir), nil))
+	note(atomicfile.Sweep(s.root, nil))
+	for _, parent := range []string{s.root, filepath.Join(s.root, trashDir)} {
+		exps, err := listExperimentDirs(parent, parent == s.root)
+		if err != nil {
+			return err
+		}
+		for _, id := range exps {
+			expDir := filepath.Join(parent, id)
+			note(atomicfile.Sweep(expDir, nil))
+			runs, err := listRunDirs(expDir)
+			if err != nil {
+				continue
+			}
+			for _, r := range runs {
+				note(atomicfile.Sweep(filepath.Join(expDir, r), nil))
+			}
+		}
+	}
+	if sweepErr != nil {
+		return fmt.Errorf("fsstore: open %s: %w", s.root, sweepErr)
+	}
+	return nil
+}
+
+// Root returns the absolute path of the store's mlruns directory.
+func (s *Store) Root() string { return s.root }
+
+// Close marks the store closed; later calls return store.ErrClosed. It
+// waits for operations in flight. File locks are only held during
+// operations, so there is nothing else to release.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
+
+// enter starts an operation: it fails with ErrClosed after Close, or with
+// ctx.Err(). The caller must call s.mu.RUnlock when done (via leave).
+func (s *Store) enter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return store.Errorf(store.ErrClosed, "fsstore: store %s is closed", s.root)
+	}
+	return nil
+}
+
+func (s *Store) leave() { s.mu.RUnlock() }
+
+// lockRoot takes the store-wide lock file.
+func (s *Store) lockRoot(ctx context.Context) (func(), error) {
+	return filelock.Mutex{Path: filepath.Join(s.root, rootLockFile), Timeout: s.lockTimeout}.Lock(ctx)
+}
+
+// lockRun takes a run's lock file.
+func (s *Store) lockRun(ctx context.Context, runDir string) (func(), error) {
+	unlock, err := filelock.Mutex{Path: filepath.Join(runDir, runLockFile), Timeout: s.lockTimeout}.Lock(ctx)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, store.NotFoundf("Run '%s' not found", filepath.Base(runDir))
+	}
+	return unlock, err
+}
+
+// durability says which fsyncs a write gets (none at all with NoSync).
+type durability int
+
+const (
+	// lazy writes are atomic but not fsynced: params and tags. After a
+	// power failure the latest of them may be lost (or read as empty),
+	// which MLflow's readers tolerate.
+	lazy durability = iota
+	// syncFile fsyncs the file but not its directory: files in a folder
+	// being assembled, which publishDir fsyncs once.
+	syncFile
+	// syncFull fsyncs the file and its directory: meta.yaml rewrites and
+	// new metric files, which MLflow's readers reject when empty.
+	syncFull
+)
+
+func (s *Store) atomicOpts(tempDir string, d durability) *atomicfile.Options {
+	return &atomicfile.Options{TempDir: tempDir, NoSync: s.noSync || d == lazy, NoSyncDir: d == syncFile}
+}
+
+// syncDir fsyncs a directory unless NoSync.
+func (s *Store) syncDir(dir string) error {
+	if s.noSync {
+		return nil
+	}
+	return atomicfile.SyncDir(dir)
+}
+
+func (s *Store) mkdirAll(dir string) error {
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return fmt.Errorf("fsstore: %w", err)
+	}
+	return nil
+}
+
+// writeFile atomically replaces path, with the temporary file in tempDir
+// ("" for path's own directory), creating path's parent folders.
+func (s *Store) writeFile(ctx context.Context, path, tempDir string, data []byte, d durability) error {
+	if err := atomicfile.WriteFile(ctx, path, data, s.atomicOpts(tempDir, d)); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if err := s.mkdirAll(filepath.Dir(path)); err != nil {
+			return err
+		}
+		return atomicfile.WriteFile(ctx, path, data, s.atomicOpts(tempDir, d))
+	}
+	return nil
+}
+
+// publishDir assembles a directory with build and renames it to target,
+// so that readers see target complete or not at all. The directory is
+// built in the staging folder, which is on the root's file system; if
+// target is on another one (EXDEV), it is built in place instead, with
+// build expected to write its meta.yaml last. An existing target gives an
+// error matching fs.ErrExist.
+//
+// guard, if not nil, runs after the build and before the rename (taking a
+// lock and checking that the rename may happen); the function it returns
+// runs right after the rename, so that the lock covers the rename only,
+// not the build and its fsyncs.
+func (s *Store) publishDir(ctx context.Context, target string, build func(dir string) error, guard func() (release func(), err error)) error {
+	staging := filepath.Join(s.root, stagingDir)
+	tmp := filepath.Join(staging, atomicfile.TempName(filepath.Base(target)))
+	if err := os.Mkdir(tmp, 0o777); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("fsstore: %w", err)
+		}
+		if err := s.mkdirAll(staging); err != nil {
+			return err
+		}
+		if err := os.Mkdir(tmp, 0o777); err != nil {
+			return fmt.Errorf("fsstore: %w", err)
+		}
+	}
+	defer os.RemoveAll(tmp) // a no-op after a successful rename
+	if err := build(tmp); err != nil {
+		return err
+	}
+	if err := s.syncDir(tmp); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	release := func() {}
+	if guard != nil {
+		r, err := guard()
+		if err != nil {
+			return err
+		}
+		release = r
+	}
+	err := os.Rename(tmp, target)
+	if isCrossDevice(err) {
+		err = s.buildInPlace(target, build)
+	}
+	release()
+	switch {
+	case err == nil:
+		return s.syncDir(filepath.Dir(target))
+	case errors.Is(err, fs.ErrExist) || isNotEmpty(err):
+		return fmt.Errorf("fsstore: publish %s: %w", target, fs.ErrExist)
+	default:
+		return fmt.Errorf("fsstore: publish %s: %w", target, err)
+	}
+}
+
+// buildInPlace is publishDir's fallback when the staging folder is on
+// another file system than target.
+func (s *Store) buildInPlace(target string, build func(dir string) error) error {
+	if err := os.Mkdir(target, 0o777); err != nil {
+		return err
+	}
+	if err := build(target); err != nil {
+		return err
+	}
+	return s.syncDir(target)
+}
+
+// listExperimentDirs returns the names of the experiment directories in
+// parent (the root or .trash), as MLflow lists them: directories only,
+// without .trash-suffixed ones and models/ in the root. Names that are not
+// valid experiment ids (which make MLflow's listing fail) are skipped.
+func listExperimentDirs(parent string, isRoot bool) ([]string, error) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("fsstore: %w", err)
+	}
+	var ids []string
+	for _, e := range entries {
+		name := e.Name()
+		if !isDirEntry(parent, e) {
+			continue
+		}
+		if isRoot && (strings.HasSuffix(name, trashSuffix) || name == modelsDir) {
+			continue
+		}
+		if store.ValidateExperimentID(name) != nil {
+			continue
+		}
+		ids = append(ids, name)
+	}
+	return ids, nil
+}
+
+// listRunDirs returns the names of the candidate run directories in an
+// experiment directory: every directory but the reserved ones.
+func listRunDirs(expDir string) ([]string, error) {
+	entries, err := os.ReadDir(expDir)
+	if err != nil {
+		return nil, fmt.Errorf("fsstore: %w", err)
+	}
+	var ids []string
+	for _, e := range entries {
+		name := e.Name()
+		if reservedExperimentDirs[name] || !isDirEntry(expDir, e) || store.ValidateRunID(name) != nil {
+			continue
+		}
+		ids = append(ids, name)
+	}
+	return ids, nil
+}
+
+// isDirEntry reports whether e is a directory, following symlinks as
+// Python's os.path.isdir does.
+func isDirEntry(parent string, e fs.DirEntry) bool {
+	if e.IsDir() {
+		return true
+	}
+	if e.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	info, err := os.Stat(filepath.Join(parent, e.Name()))
+	return err == nil && info.IsDir()
+}
+
+// appendToURIPath appends path elements to a URI's path, keeping a query
+// string at the end, as MLflow's append_to_uri_path does.
+func appendToURIPath(uri string, elems ...string) string {
+	suffix := ""
+	if i := strings.IndexAny(uri, "?#"); i >= 0 && strings.Contains(uri, ":") {
+		uri, suffix = uri[:i], uri[i:]
+	}
+	for _, e := range elems {
+		e = strings.TrimLeft(e, "/")
+		if uri == "" {
+			uri = e
+		} else {
+			uri = strings.TrimRight(uri, "/") + "/" + e
+		}
+	}
+	return uri + suffix
+}
+
+// readFileRetry reads a file, retrying twice (after 0.1 s and 0.2 s) if it
+// is empty, as MLflow's FileStore._read_yaml does to ride out a concurrent
+// non-atomic writer (MLflow itself truncates meta.yaml before writing it).
+func readFileRetry(ctx context.Context, path string) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		b, err := os.ReadFile(path)
+		if err != nil || len(b) > 0 || attempt == 2 {
+			return b, err
+		}
+		t := time.NewTimer(time.Duration(attempt+1) * 100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,309 @@
+package mlrun
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"github.com/google/uuid"
+
+	"github.com/mlrun-go/mlrun/internal/pyyaml"
+	"github.com/mlrun-go/mlrun/store"
+)
+
+// LogModelHistoryTag is the run tag listing the models logged to a run
+// (MLflow's mlflow.log-model.history): a JSON list of
+// {run_id, artifact_path, utc_time_created, model_uuid, flavors}.
+const LogModelHistoryTag = "mlflow.log-model.history"
+
+// Model describes a model to log with [Run.LogModel]: its files and its
+// MLflow flavors.
+type Model struct {
+	// Flavors maps flavor names to their configuration, written into the
+	// MLmodel file, e.g. {"onnx": {"onnx_version": "1.16.0", "data":
+	// "model.onnx"}} or a custom {"go_ridge": {"data": "weights.json"}}.
+	// A python_function flavor is optional: without one, MLflow lists and
+	// downloads the model but cannot load it with mlflow.pyfunc.
+	Flavors map[string]map[string]any
+	// Files are written into the model directory (names relative to it,
+	// '/'-separated).
+	Files map[string][]byte
+	// Dir, if set, is a local directory copied into the model directory.
+	Dir string
+	// Metadata is MLmodel's optional metadata map.
+	Metadata map[string]any
+}
+
+// LoggedModel is a model logged with [Run.LogModel].
+type LoggedModel struct {
+	RunID          string
+	ArtifactPath   string // the model directory, relative to the run's artifact root
+	ModelUUID      string
+	UTCTimeCreated string
+	URI            string // runs:/<run_id>/<artifact_path>
+	LocalPath      string // the model directory on disk
+}
+
+// LogModel writes a model directory with an MLmodel file into the run's
+// artifacts at artifactPath, in the layout MLflow 2.x's log_model
+// produces (runs:/<run_id>/<artifactPath> resolves to it for every MLflow
+// version), and appends the model to the run's mlflow.log-model.history
+// tag. Register it with [Client.RegisterModel](ctx, m.URI, name).
+func (r *Run) LogModel(ctx context.Context, artifactPath string, m Model) (*LoggedModel, error) {
+	if err := r.checkActive(); err != nil {
+		return nil, err
+	}
+	artifactPath = strings.Trim(artifactPath, "/")
+	if artifactPath == "" {
+		return nil, store.Invalidf("LogModel: artifact path must not be empty")
+	}
+	if err := store.ValidateArtifactPath(artifactPath); err != nil {
+		return nil, err
+	}
+	if len(m.Flavors) == 0 {
+		return nil, store.Invalidf("LogModel: a model needs at least one flavor")
+	}
+	for name := range m.Files {
+		if name == "MLmodel" || store.ValidateArtifactPath(name) != nil || name == "" {
+			return nil, store.Invalidf("LogModel: invalid model file name %q", name)
+		}
+	}
+	now := r.c.now().UTC()
+	lm := &LoggedModel{
+		RunID:          r.id,
+		ArtifactPath:   artifactPath,
+		ModelUUID:      strings.ReplaceAll(uuid.NewString(), "-", ""),
+		UTCTimeCreated: pyDatetime(now),
+		URI:            "runs:/" + r.id + "/" + artifactPath,
+	}
+	flavors := map[string]any{}
+	for k, v := range m.Flavors {
+		fv := map[string]any{}
+		for kk, vv := range v {
+			fv[kk] = vv
+		}
+		flavors[k] = fv
+	}
+	doc := map[string]any{
+		"artifact_path":    artifactPath,
+		"flavors":          flavors,
+		"model_uuid":       lm.ModelUUID,
+		"run_id":           r.id,
+		"utc_time_created": lm.UTCTimeCreated,
+	}
+	if len(m.Metadata) > 0 {
+		doc["metadata"] = m.Metadata
+	}
+	mlmodel, err := pyyaml.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("LogModel: encode MLmodel: %w", err)
+	}
+	if m.Dir != "" {
+		err := filepath.WalkDir(m.Dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, err := filepath.Rel(m.Dir, p)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return r.writeArtifact(ctx, artifactPath+"/"+filepath.ToSlash(rel), f)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("LogModel: copy %s: %w", m.Dir, err)
+		}
+	}
+	names := make([]string, 0, len(m.Files))
+	for n := range m.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := r.writeArtifact(ctx, artifactPath+"/"+n, bytes.NewReader(m.Files[n])); err != nil {
+			return nil, err
+		}
+	}
+	// MLmodel last: its presence marks a complete model directory.
+	if err := r.writeArtifact(ctx, artifactPath+"/MLmodel", bytes.NewReader(mlmodel)); err != nil {
+		return nil, err
+	}
+	if lm.LocalPath, err = r.localArtifactPath(artifactPath); err != nil {
+		return nil, err
+	}
+	if err := r.appendModelHistory(ctx, lm, flavors); err != nil {
+		return nil, err
+	}
+	return lm, nil
+}
+
+// appendModelHistory adds the model to the run's mlflow.log-model.history
+// tag, in Python's json.dumps format.
+func (r *Run) appendModelHistory(ctx context.Context, lm *LoggedModel, flavors map[string]any) error {
+	run, err := r.c.store.GetRun(ctx, r.id)
+	if err != nil {
+		return err
+	}
+	var hist []json.RawMessage
+	if old, ok := run.Tag(LogModelHistoryTag); ok && old != "" {
+		if err := json.Unmarshal([]byte(old), &hist); err != nil {
+			hist = nil // MLflow would fail; mlrun starts a fresh list
+		}
+	}
+	entry := pyJSON(map[string]any{
+		"run_id":           lm.RunID,
+		"artifact_path":    lm.ArtifactPath,
+		"utc_time_created": lm.UTCTimeCreated,
+		"model_uuid":       lm.ModelUUID,
+		"flavors":          flavors,
+	}, []string{"run_id", "artifact_path", "utc_time_created", "model_uuid", "flavors"})
+	parts := make([]string, 0, len(hist)+1)
+	for _, h := range hist {
+		var v any
+		if json.Unmarshal(h, &v) == nil {
+			parts = append(parts, pyJSON(v, nil))
+		}
+	}
+	parts = append(parts, entry)
+	return r.SetTag(ctx, LogModelHistoryTag, "["+strings.Join(parts, ", ")+"]")
+}
+
+// pyDatetime formats t as Python's str(datetime): microseconds only when
+// non-zero.
+func pyDatetime(t time.Time) string {
+	s := t.Format("2006-01-02 15:04:05")
+	if us := t.Nanosecond() / 1000; us != 0 {
+		s += fmt.Sprintf(".%06d", us)
+	}
+	return s
+}
+
+// pyJSON encodes v as Python's json.dumps (", " and ": " separators,
+// ensure_ascii). Maps keep the key order in order (then the rest, sorted
+// for determinism; Python keeps insertion order).
+func pyJSON(v any, order []string) string {
+	var b strings.Builder
+	writePyJSON(&b, v, order)
+	return b.String()
+}
+
+func writePyJSON(w io.StringWriter, v any, order []string) {
+	switch x := v.(type) {
+	case nil:
+		w.WriteString("null")
+	case bool:
+		if x {
+			w.WriteString("true")
+		} else {
+			w.WriteString("false")
+		}
+	case string:
+		w.WriteString(pyQuote(x))
+	case int:
+		w.WriteString(strconv.Itoa(x))
+	case int64:
+		w.WriteString(strconv.FormatInt(x, 10))
+	case float64:
+		if x == float64(int64(x)) && !strings.ContainsAny(strconv.FormatFloat(x, 'g', -1, 64), "e") {
+			w.WriteString(strconv.FormatFloat(x, 'f', 1, 64))
+		} else {
+			w.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+		}
+	case []any:
+		w.WriteString("[")
+		for i, e := range x {
+			if i > 0 {
+				w.WriteString(", ")
+			}
+			writePyJSON(w, e, nil)
+		}
+		w.WriteString("]")
+	case []string:
+		a := make([]any, len(x))
+		for i, s := range x {
+			a[i] = s
+		}
+		writePyJSON(w, a, nil)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for _, k := range order {
+			if _, ok := x[k]; ok {
+				keys = append(keys, k)
+			}
+		}
+		var rest []string
+		for k := range x {
+			if !slices.Contains(keys, k) {
+				rest = append(rest, k)
+			}
+		}
+		sort.Strings(rest)
+		keys = append(keys, rest...)
+		w.WriteString("{")
+		for i, k := range keys {
+			if i > 0 {
+				w.WriteString(", ")
+			}
+			w.WriteString(pyQuote(k))
+			w.WriteString(": ")
+			writePyJSON(w, x[k], nil)
+		}
+		w.WriteString("}")
+	case map[string]string:
+		m := map[string]any{}
+		for k, s := range x {
+			m[k] = s
+		}
+		writePyJSON(w, m, order)
+	default:
+		b, _ := json.Marshal(x)
+		w.WriteString(string(b))
+	}
+}
+
+// pyQuote quotes s as json.dumps with ensure_ascii.
+func pyQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r < 0x20 || (r > 0x7f && r < 0x10000):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case r >= 0x10000:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

@@ -1,0 +1,124 @@
+package mlrun
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mlrun-go/mlrun/fsstore"
+	"github.com/mlrun-go/mlrun/internal/fileuri"
+	"github.com/mlrun-go/mlrun/store"
+)
+
+// DefaultSQLiteURI is MLflow's default tracking URI since 3.7.
+const DefaultSQLiteURI = "sqlite:///mlflow.db"
+
+// ResolveTrackingURI returns explicit if set, else MLFLOW_TRACKING_URI,
+// else MLflow's (≥3.7) default: "mlruns" when ./mlruns already holds an
+// experiment (a directory with an all-digit name and a meta.yaml), otherwise
+// sqlite:///mlflow.db.
+func ResolveTrackingURI(explicit string) string {
+	if explicit != "" {
+		return explicit
+	}
+	if v := os.Getenv("MLFLOW_TRACKING_URI"); v != "" {
+		return v
+	}
+	if hasMlrunsData("mlruns") {
+		return "mlruns"
+	}
+	return DefaultSQLiteURI
+}
+
+// hasMlrunsData mirrors MLflow's _has_existing_mlruns_data.
+func hasMlrunsData(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !isDigits(e.Name()) {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(dir, e.Name(), "meta.yaml")); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Backend names a kind of tracking store.
+type Backend string
+
+// Backends.
+const (
+	BackendFile   Backend = "file"
+	BackendSQLite Backend = "sqlite"
+)
+
+// ParseTrackingURI returns the backend a tracking URI selects and the local
+// path of the store: the mlruns directory or the SQLite file.
+func ParseTrackingURI(uri string) (Backend, string, error) {
+	scheme, rest, hasScheme := strings.Cut(uri, ":")
+	if !hasScheme || len(scheme) == 1 || strings.ContainsAny(scheme, `/\.`) {
+		// A plain path (a one-letter "scheme" is a Windows drive).
+		return BackendFile, uri, nil
+	}
+	switch strings.ToLower(scheme) {
+	case "file":
+		p, err := fileuri.ToPath(uri)
+		if err != nil {
+			return "", "", store.Invalidf("tracking URI: %v", err)
+		}
+		return BackendFile, p, nil
+	case "sqlite":
+		if !strings.HasPrefix(rest, "//") {
+			return "", "", store.Invalidf("invalid SQLite tracking URI %q: want sqlite:///relative/path.db or sqlite:////absolute/path.db", uri)
+		}
+		p := strings.TrimPrefix(rest, "//")
+		if i := strings.IndexByte(p, '?'); i >= 0 {
+			p = p[:i]
+		}
+		p = strings.TrimPrefix(p, "/") // sqlite:///x.db is relative, sqlite:////x.db absolute
+		if p == "" || p == ":memory:" {
+			return "", "", store.Invalidf("invalid SQLite tracking URI %q: an in-memory database cannot be shared with MLflow", uri)
+		}
+		return BackendSQLite, p, nil
+	case "http", "https", "databricks", "databricks-uc", "uc", "postgresql", "mysql", "mssql":
+		return "", "", store.Invalidf("tracking URI %q: the %s backend is not supported by mlrun; use a file: path or a sqlite: URI", uri, scheme)
+	default:
+		return "", "", store.Invalidf("tracking URI %q: unknown scheme %q", uri, scheme)
+	}
+}
+
+func openStore(ctx context.Context, uri string) (store.Store, error) {
+	backend, path, err := ParseTrackingURI(uri)
+	if err != nil {
+		return nil, err
+	}
+	switch backend {
+	case BackendFile:
+		s, err := fsstore.Open(ctx, path, nil)
+		if err != nil {
+			return nil, fmt.Errorf("open file store %s: %w", path, err)
+		}
+		return s, nil
+	case BackendSQLite:
+		return openSQLite(ctx, path)
+	}
+	return nil, store.Invalidf("tracking URI %q: unsupported backend", uri)
+}

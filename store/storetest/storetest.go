@@ -1,0 +1,95 @@
+// Package storetest is the conformance suite every store.Store backend runs,
+// so that all backends behave the same. A backend's test calls [Run] with a
+// function that opens a fresh, empty store for each subtest:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store {
+//			s, err := fsstore.Open(context.Background(), t.TempDir(), nil)
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			return s
+//		})
+//	}
+//
+// The suite asserts only what the store package documents: results, and
+// error kinds with errors.Is on the store sentinels. Backend-specific
+// behavior (file layout, SQL schema) belongs in the backend's own tests.
+package storetest
+
+import (
+	"testing"
+
+	"github.com/mlrun-go/mlrun/store"
+)
+
+// Opener opens a fresh, empty store for one subtest. The suite closes it.
+type Opener func(t *testing.T) store.Store
+
+// Run runs the conformance suite against the backend that open creates.
+// Each subtest gets its own store.
+func Run(t *testing.T, open Opener) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { _ = s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+// cases lists the suite's subtests; each gets a fresh store.
+var cases = []struct {
+	name string
+	fn   func(t *testing.T, s store.Store)
+}{
+	// Experiments.
+	{"DefaultExperiment", testDefaultExperiment},
+	{"CreateGetExperiment", testCreateGetExperiment},
+	{"CreateExperimentInvalid", testCreateExperimentInvalid},
+	{"DuplicateExperimentName", testDuplicateExperimentName},
+	{"ExperimentNotFound", testExperimentNotFound},
+	{"RenameExperiment", testRenameExperiment},
+	{"DeleteRestoreExperiment", testDeleteRestoreExperiment},
+	{"DefaultExperimentNotDeletable", testDefaultNotDeletable},
+	{"ExperimentTags", testExperimentTags},
+	{"SearchExperiments", testSearchExperiments},
+	{"ConcurrentCreateExperiment", testConcurrentCreateExperiment},
+
+	// Runs.
+	{"CreateRunNamed", testCreateRunNamed},
+	{"CreateRunGeneratedName", testCreateRunGeneratedName},
+	{"CreateRunNameFromTag", testCreateRunNameFromTag},
+	{"CreateRunErrors", testCreateRunErrors},
+	{"GetRunNotFound", testGetRunNotFound},
+	{"UpdateRun", testUpdateRun},
+	{"DeleteRestoreRun", testDeleteRestoreRun},
+	{"DeleteTag", testDeleteTag},
+
+	// Logging.
+	{"LogMetrics", testLogMetrics},
+	{"LatestMetric", testLatestMetric},
+	{"GetMetricHistory", testGetMetricHistory},
+	{"ParamsImmutable", testParamsImmutable},
+	{"ParamValueLength", testParamValueLength},
+	{"TagsOverwrite", testTagsOverwrite},
+	{"BatchLimits", testBatchLimits},
+	{"DuplicateParamKeys", testDuplicateParamKeys},
+	{"BadKeys", testBadKeys},
+	{"NothingWrittenOnFailure", testNothingWrittenOnFailure},
+	{"LogToDeletedRun", testLogToDeletedRun},
+	{"LogToFinishedRun", testLogToFinishedRun},
+	{"EmptyBatch", testEmptyBatch},
+	{"LogInputs", testLogInputs},
+	{"Unicode", testUnicode},
+	{"ConcurrentLogging", testConcurrentLogging},
+
+	// Search.
+	{"SearchRunsViewTypes", testSearchRunsViewTypes},
+	{"SearchRunsPaging", testSearchRunsPaging},
+	{"SearchRunsLimits", testSearchRunsLimits},
+
+	// Lifecycle.
+	{"Close", testClose},
+}
