@@ -1,0 +1,300 @@
+package search
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/mlrun-go/mlrun/store"
+)
+
+// MatchRun reports whether run r satisfies every clause of f (a filter of
+// kind [Runs]). A nil or empty filter matches every run. The semantics are
+// those of MLflow's SQL store (3.x), which mlrun follows for both backends;
+// MLflow's file store differs in the places listed in the package
+// documentation ("Semantics").
+func MatchRun(f *Filter, r *store.Run) bool {
+	if f == nil {
+		return true
+	}
+	for i := range f.Clauses {
+		if !matchRunClause(&f.Clauses[i], r) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchRunClause(c *Clause, r *store.Run) bool {
+	switch c.Entity {
+	case Metric:
+		m, ok := r.Metric(c.Key)
+		if !ok {
+			return false
+		}
+		if math.IsNaN(m.Value) {
+			// Stored as 0 with is_nan set: only != holds.
+			return c.Op == Ne
+		}
+		return compareFloat(clampInf(m.Value), c.Op, c.Value.Num)
+	case Param:
+		v, ok := r.Param(c.Key)
+		return matchOptionalString(v, ok, c)
+	case Tag:
+		v, ok := r.Tag(c.Key)
+		return matchOptionalString(v, ok, c)
+	case Dataset:
+		for _, in := range r.Inputs {
+			switch c.Key {
+			case "name":
+				if matchString(in.Dataset.Name, c) {
+					return true
+				}
+			case "digest":
+				if matchString(in.Dataset.Digest, c) {
+					return true
+				}
+			case "context":
+				for _, t := range in.Tags {
+					if t.Key == contextTag && matchString(t.Value, c) {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	case Attribute:
+		switch c.Key {
+		case "start_time":
+			return compareInt(r.Info.StartTime, c)
+		case "end_time":
+			if r.Info.EndTime == nil {
+				return false
+			}
+			return compareInt(*r.Info.EndTime, c)
+		case "run_name":
+			// The SQL store matches the mlflow.runName tag, not the name column.
+			v, ok := r.Tag(runNameTag)
+			return ok && matchString(v, c)
+		case "run_id":
+			return matchString(r.Info.RunID, c)
+		case "status":
+			return matchString(r.Info.Status.String(), c)
+		case "user_id":
+			return matchString(r.Info.UserID, c)
+		case "artifact_uri":
+			return matchString(r.Info.ArtifactURI, c)
+		}
+	}
+	return false
+}
+
+// MLflow's system tags used by search.
+const (
+	runNameTag = "mlflow.runName"
+	contextTag = "mlflow.data.context"
+)
+
+func matchOptionalString(v string, ok bool, c *Clause) bool {
+	switch c.Op {
+	case IsNull:
+		return !ok
+	case IsNotNull:
+		return ok
+	}
+	return ok && matchString(v, c)
+}
+
+// matchString applies a string comparator as SQLite does with MLflow's
+// settings: = and != compare bytes, LIKE is case-sensitive
+// (PRAGMA case_sensitive_like), ILIKE is lower(x) LIKE lower(y) with
+// SQLite's ASCII-only lower().
+func matchString(v string, c *Clause) bool {
+	switch c.Op {
+	case Eq:
+		return v == c.Value.Str
+	case Ne:
+		return v != c.Value.Str
+	case Like:
+		return sqlLike(v, c.Value.Str, false)
+	case ILike:
+		return sqlLike(v, c.Value.Str, true)
+	case In, NotIn:
+		found := false
+		for _, s := range c.Value.List {
+			if s == v {
+				found = true
+				break
+			}
+		}
+		return found == (c.Op == In)
+	}
+	return false
+}
+
+func compareFloat(a float64, op Op, b float64) bool {
+	switch op {
+	case Eq:
+		return a == b
+	case Ne:
+		return a != b
+	case Lt:
+		return a < b
+	case Le:
+		return a <= b
+	case Gt:
+		return a > b
+	case Ge:
+		return a >= b
+	}
+	return false
+}
+
+// compareInt compares an integer column with a numeric literal, exactly for
+// integer literals and as floats otherwise.
+func compareInt(a int64, c *Clause) bool {
+	if !c.Value.IsInt {
+		return compareFloat(float64(a), c.Op, c.Value.Num)
+	}
+	b := c.Value.Int
+	switch c.Op {
+	case Eq:
+		return a == b
+	case Ne:
+		return a != b
+	case Lt:
+		return a < b
+	case Le:
+		return a <= b
+	case Gt:
+		return a > b
+	case Ge:
+		return a >= b
+	}
+	return false
+}
+
+// sqlLike is SQLite's LIKE without ESCAPE: % matches any run of characters
+// (newlines included), _ exactly one character; with fold, ASCII letters
+// are lower-cased on both sides first (SQLite's lower()).
+func sqlLike(s, pattern string, fold bool) bool {
+	if fold {
+		s, pattern = asciiLower(s), asciiLower(pattern)
+	}
+	return likeMatch(s, pattern)
+}
+
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// likeMatch matches s against a LIKE pattern with the usual greedy
+// backtracking over the last %, in linear space.
+func likeMatch(s, p string) bool {
+	si, pi := 0, 0
+	starP, starS := -1, 0
+	for si < len(s) {
+		if pi < len(p) {
+			switch p[pi] {
+			case '%':
+				starP, starS = pi, si
+				pi++
+				continue
+			case '_':
+				_, n := utf8.DecodeRuneInString(s[si:])
+				si += n
+				pi++
+				continue
+			default:
+				pr, pn := utf8.DecodeRuneInString(p[pi:])
+				sr, sn := utf8.DecodeRuneInString(s[si:])
+				if pr == sr && pn == sn && p[pi:pi+pn] == s[si:si+sn] {
+					si += sn
+					pi += pn
+					continue
+				}
+			}
+		}
+		if starP < 0 {
+			return false
+		}
+		_, n := utf8.DecodeRuneInString(s[starS:])
+		starS += n
+		si = starS
+		pi = starP + 1
+	}
+	for pi < len(p) && p[pi] == '%' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+// MatchExperiment reports whether experiment e satisfies every clause of f
+// (a filter of kind [Experiments]), with MLflow's SQL store semantics.
+func MatchExperiment(f *Filter, e *store.Experiment) bool {
+	if f == nil {
+		return true
+	}
+	for i := range f.Clauses {
+		if !matchExperimentClause(&f.Clauses[i], e) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchExperimentClause(c *Clause, e *store.Experiment) bool {
+	if c.Entity == Tag {
+		v, ok := e.Tags[c.Key]
+		return matchOptionalString(v, ok, c)
+	}
+	switch c.Key {
+	case "name":
+		return matchString(e.Name, c)
+	case "creation_time":
+		return compareInt(e.CreationTime, c)
+	case "last_update_time":
+		return compareInt(e.LastUpdateTime, c)
+	case "experiment_id":
+		id, ok := experimentIDInt(e.ID)
+		if !ok {
+			return false
+		}
+		vals := c.Value.List
+		if c.Value.Kind == StringValue {
+			vals = []string{c.Value.Str}
+		}
+		found := false
+		for _, v := range vals {
+			if n, err := pyInt(v); err == nil && n == id {
+				found = true
+				break
+			}
+		}
+		switch c.Op {
+		case Eq, In:
+			return found
+		case Ne, NotIn:
+			return !found
+		}
+	}
+	return false
+}
+
+// experimentIDInt parses an experiment id as the SQL store's integer
+// column holds it.
+func experimentIDInt(id string) (int64, bool) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	return n, err == nil
+}
