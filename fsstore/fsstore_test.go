@@ -2,7 +2,6 @@ package fsstore
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -272,46 +271,6 @@ func TestForeignDirs(t *testing.T) {
 	}
 }
 
-// TestPageTokens checks the token format against MLflow's
-// SearchUtils.create_page_token (base64 of json.dumps({"offset": n})).
-func TestPageTokens(t *testing.T) {
-	if got, want := pageToken(1000), "eyJvZmZzZXQiOiAxMDAwfQ=="; got != want {
-		t.Errorf("pageToken(1000) = %q, want %q (Python's)", got, want)
-	}
-	for tok, want := range map[string]int{
-		"":                         0,
-		"eyJvZmZzZXQiOiAxMDAwfQ==": 1000,
-		base64.StdEncoding.EncodeToString([]byte(`{"offset": "25"}`)): 25,
-		base64.StdEncoding.EncodeToString([]byte(`{"offset":3}`)):     3,
-	} {
-		if got, err := parsePageToken(tok); err != nil || got != want {
-			t.Errorf("parsePageToken(%q) = %d, %v; want %d", tok, got, err, want)
-		}
-	}
-	for _, tok := range []string{"%%%", base64.StdEncoding.EncodeToString([]byte(`{"offset": 0}`)), base64.StdEncoding.EncodeToString([]byte(`[1]`)), base64.StdEncoding.EncodeToString([]byte(`{"offset": -5}`))} {
-		if _, err := parsePageToken(tok); !errors.Is(err, store.ErrInvalidParameter) {
-			t.Errorf("parsePageToken(%q): %v, want ErrInvalidParameter", tok, err)
-		}
-	}
-}
-
-// TestFilterNotSupported checks the placeholder until the MLflow filter
-// parser is plugged in.
-func TestFilterNotSupported(t *testing.T) {
-	s := openStore(t, nil)
-	_, err := s.SearchRuns(bg, store.RunQuery{ExperimentIDs: []string{"0"}, Filter: "metrics.m > 1"})
-	if !errors.Is(err, store.ErrInvalidParameter) || !strings.Contains(err.Error(), "filter not supported yet") {
-		t.Errorf("SearchRuns with a filter: %v", err)
-	}
-	_, err = s.SearchRuns(bg, store.RunQuery{ExperimentIDs: []string{"0"}, OrderBy: []string{"metrics.m"}})
-	if !errors.Is(err, store.ErrInvalidParameter) {
-		t.Errorf("SearchRuns with order_by: %v", err)
-	}
-	_, err = s.SearchExperiments(bg, store.ExperimentQuery{Filter: "name = 'x'"})
-	if !errors.Is(err, store.ErrInvalidParameter) {
-		t.Errorf("SearchExperiments with a filter: %v", err)
-	}
-}
 
 // TestArtifactLocations checks the file URIs fsstore makes, including
 // characters Python's pathlib percent-encodes.

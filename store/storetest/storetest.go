@@ -89,6 +89,8 @@ var cases = []struct {
 	{"SearchRunsViewTypes", testSearchRunsViewTypes},
 	{"SearchRunsPaging", testSearchRunsPaging},
 	{"SearchRunsLimits", testSearchRunsLimits},
+	{"SearchRunsFilter", testSearchRunsFilter},
+	{"SearchExperimentsFilter", testSearchExperimentsFilter},
 
 	// Lifecycle.
 	{"Close", testClose},
