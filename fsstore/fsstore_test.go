@@ -271,7 +271,6 @@ func TestForeignDirs(t *testing.T) {
 	}
 }
 
-
 // TestArtifactLocations checks the file URIs fsstore makes, including
 // characters Python's pathlib percent-encodes.
 func TestArtifactLocations(t *testing.T) {

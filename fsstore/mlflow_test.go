@@ -13,16 +13,42 @@ import (
 	"github.com/mlrun-go/mlrun/store"
 )
 
-// mlflowPythons returns the Python interpreters with MLflow installed that
-// the MLflow interoperability tests use: MLRUN_TEST_MLFLOW_PYTHONS, a
-// list separated by the OS path-list separator. The tests skip without it.
+// mlflowPythons returns the Python interpreters of the MLflow virtualenvs
+// the harness installs (scripts/mlflow-venvs.sh): venv-<version> under
+// MLRUN_MLFLOW_VENVS (default $HOME/.cache/mlrun) for each version in
+// MLRUN_MLFLOW_VERSIONS (default: compat/mlflow-versions.txt's). A missing
+// one skips the test, or fails it when MLRUN_REQUIRE_MLFLOW=1.
 func mlflowPythons(t *testing.T) []string {
 	t.Helper()
-	v := os.Getenv("MLRUN_TEST_MLFLOW_PYTHONS")
-	if v == "" {
-		t.Skip("set MLRUN_TEST_MLFLOW_PYTHONS to Python interpreters with mlflow installed")
+	dir := os.Getenv("MLRUN_MLFLOW_VENVS")
+	if dir == "" {
+		home, _ := os.UserHomeDir()
+		dir = filepath.Join(home, ".cache", "mlrun")
 	}
-	return filepath.SplitList(v)
+	versions := strings.Fields(os.Getenv("MLRUN_MLFLOW_VERSIONS"))
+	if len(versions) == 0 {
+		b, err := os.ReadFile(filepath.Join("..", "compat", "mlflow-versions.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line, _, _ = strings.Cut(line, "#"); strings.TrimSpace(line) != "" {
+				versions = append(versions, strings.TrimSpace(line))
+			}
+		}
+	}
+	var pys []string
+	for _, v := range versions {
+		py := filepath.Join(dir, "venv-"+v, "bin", "python")
+		if _, err := os.Stat(py); err != nil {
+			if os.Getenv("MLRUN_REQUIRE_MLFLOW") == "1" {
+				t.Fatalf("MLflow %s virtualenv missing: %v (run scripts/mlflow-venvs.sh)", v, err)
+			}
+			t.Skipf("MLflow %s virtualenv missing: %v (run scripts/mlflow-venvs.sh)", v, err)
+		}
+		pys = append(pys, py)
+	}
+	return pys
 }
 
 type pyStore struct {

@@ -555,8 +555,8 @@ func TestCrashSIGKILL(t *testing.T) {
 	t.Logf("%d trials, %d runs, %d experiments acknowledged", trials, len(acks), len(exps))
 
 	// MLflow itself reads the battered store, when available.
-	if pys := os.Getenv("MLRUN_TEST_MLFLOW_PYTHONS"); pys != "" {
-		for _, py := range filepath.SplitList(pys) {
+	{
+		for _, py := range mlflowPythons(t) {
 			cmd := exec.Command(py, filepath.Join("testdata", "mlflow_read.py"), root)
 			cmd.Env = append(os.Environ(), "MLFLOW_ALLOW_FILE_STORE=true")
 			if out, err := cmd.CombinedOutput(); err != nil {
