@@ -24,6 +24,7 @@ type result struct {
 	alpha float64
 	rmse  float64
 	runID string
+	model *model // the trained model, logged for the best run
 }
 
 // run performs the sweep into the store named by uri ("" for the
@@ -104,6 +105,14 @@ func run(ctx context.Context, out io.Writer, uri string) (err error) {
 	}
 	fmt.Fprintf(out, "best alpha=%g valid_rmse=%.4f (run %s) in experiment %q (id %s)\n",
 		best.alpha, best.rmse, best.runID, exp.Name, exp.ID)
+	mv, err := registerBest(ctx, c, best)
+	if err != nil {
+		return err
+	}
+	if mv != nil {
+		fmt.Fprintf(out, "registered model %q version %d: stage %s, alias @%s (models:/%s@%s)\n",
+			mv.Name, mv.Version, mv.CurrentStage, championAlias, mv.Name, championAlias)
+	}
 	fmt.Fprintln(out, "To look at it:", uiCommand(c.TrackingURI()))
 	return nil
 }
@@ -134,7 +143,7 @@ func trainOne(ctx context.Context, c *mlrun.Client, parent *mlrun.Run, train, va
 	if err := child.LogMetric(ctx, "weight_norm", math.Sqrt(norm)); err != nil {
 		return result{}, err
 	}
-	return result{alpha: alpha, rmse: m.rmse(valid), runID: child.ID()}, nil
+	return result{alpha: alpha, rmse: m.rmse(valid), runID: child.ID(), model: m}, nil
 }
 
 // uiCommand returns the shell command that opens the store in MLflow's UI.
