@@ -33,8 +33,13 @@ mkdir -p "$cache"
 for v in "${versions[@]}"; do
 	venv="$cache/venv-$v"
 	marker="$venv/.mlrun-installed"
-	# The marker holds the pip requirement it was made for; a change reinstalls.
-	want="mlflow==$v"
+	# Dependencies are pinned by compat/constraints-<version>.txt (a pip
+	# freeze of a working venv), so every run installs the same set. The
+	# marker holds the requirement and the constraints' hash; a change
+	# reinstalls.
+	constraints="$repo/compat/constraints-$v.txt"
+	[[ -r $constraints ]] || die "$v: missing $constraints (pip freeze of a working venv)"
+	want="mlflow==$v $(sha256sum "$constraints" | cut -c1-16)"
 	if [[ -f $marker && $(<"$marker") == "$want" && -x $venv/bin/python ]]; then
 		log "$v: ready ($venv)"
 		continue
@@ -45,10 +50,10 @@ for v in "${versions[@]}"; do
 		"$python" -m venv "$venv" >&2 || die "$v: '$python -m venv $venv' failed"
 	fi
 	logfile="$cache/install-$v.log"
-	log "$v: pip install $want (log: $logfile)"
-	if ! "$venv/bin/python" -m pip install --disable-pip-version-check "$want" >"$logfile" 2>&1; then
+	log "$v: pip install mlflow==$v -c $constraints (log: $logfile)"
+	if ! "$venv/bin/python" -m pip install --disable-pip-version-check "mlflow==$v" -c "$constraints" >"$logfile" 2>&1; then
 		tail -n 20 "$logfile" >&2
-		die "$v: 'pip install $want' failed; see $logfile"
+		die "$v: 'pip install mlflow==$v' failed; see $logfile"
 	fi
 	got=$("$venv/bin/python" -c 'import mlflow; print(mlflow.__version__)' 2>>"$logfile") ||
 		die "$v: mlflow does not import after install; see $logfile"
