@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlrun-go/mlrun/mlrun"
 	"github.com/mlrun-go/mlrun/internal/fileuri"
+	"github.com/mlrun-go/mlrun/mlrun"
 	"github.com/mlrun-go/mlrun/store"
 )
 
