@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"math"
 	"os"
 	"os/exec"
@@ -591,7 +592,7 @@ func rawClauseMatches(rc rawClause, p pyParsed) bool {
 	case "float":
 		var s string
 		_ = json.Unmarshal(ev.V, &s)
-		return rc.value.Kind == NumberValue && !rc.value.IsInt && pyFloatRepr(rc.value.Num) == normFloatRepr(s)
+		return rc.value.Kind == NumberValue && !rc.value.IsInt && pyfloat.Repr(rc.value.Num) == normFloatRepr(s)
 	case "tuple", "list":
 		var items []pyEncValue
 		_ = json.Unmarshal(ev.V, &items)

@@ -2,6 +2,7 @@ package search
 
 import (
 	"errors"
+	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"math/big"
 	"strconv"
 	"strings"
@@ -188,7 +189,7 @@ func (p *jsonParser) number() (pyValue, error) {
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return pyValue{}, errJSON
 	}
-	return pyValue{kind: 'f', num: pyFloatRepr(f)}, nil
+	return pyValue{kind: 'f', num: pyfloat.Repr(f)}, nil
 }
 
 func (p *jsonParser) str() (pyValue, error) {

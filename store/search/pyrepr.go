@@ -7,7 +7,7 @@ package search
 import (
 	"errors"
 	"fmt"
-	"math"
+	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"math/big"
 	"sort"
 	"strconv"
@@ -451,44 +451,7 @@ func (p *pyParser) number() (pyValue, error) {
 	if err != nil {
 		return pyValue{}, errPySyntax
 	}
-	return pyValue{kind: 'f', num: pyFloatRepr(f)}, nil
-}
-
-// pyFloatRepr is Python's repr() of a float.
-func pyFloatRepr(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	s := strconv.FormatFloat(f, 'r', -1, 64)
-	if s == "" {
-		s = strconv.FormatFloat(f, 'g', -1, 64)
-	}
-	exp := 0
-	mant := strconv.FormatFloat(f, 'e', -1, 64)
-	if k := strings.IndexByte(mant, 'e'); k >= 0 {
-		exp, _ = strconv.Atoi(mant[k+1:])
-	}
-	if exp < -4 || exp >= 16 {
-		// Python: 1e+16, 1.5e-05
-		m := mant[:strings.IndexByte(mant, 'e')]
-		e := exp
-		sign := "+"
-		if e < 0 {
-			sign = "-"
-			e = -e
-		}
-		return fmt.Sprintf("%se%s%02d", m, sign, e)
-	}
-	s = strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
+	return pyValue{kind: 'f', num: pyfloat.Repr(f)}, nil
 }
 
 // strings parses one or more adjacent string literals (implicit

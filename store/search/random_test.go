@@ -2,6 +2,7 @@ package search
 
 import (
 	"encoding/json"
+	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"os"
 	"strconv"
 	"testing"
@@ -61,7 +62,7 @@ func TestRandomFilterParity(t *testing.T) {
 					case rc.entity == Metric:
 						v = pyRepr(rc.value.Raw)
 					default:
-						v = pyFloatRepr(rc.value.Num)
+						v = pyfloat.Repr(rc.value.Num)
 					}
 				case ListValue:
 					v = pyTupleRepr(rc.list)

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -149,7 +150,7 @@ func validateExperimentClauses(raw []rawClause) (*Filter, error) {
 				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pySetRepr(stringAttrComparator))
 			}
 			if !rc.value.IsInt {
-				return nil, store.Invalidf("Invalid value for numeric attribute '%s': %s", rc.key, pyRepr(pyFloatRepr(rc.value.Num)))
+				return nil, store.Invalidf("Invalid value for numeric attribute '%s': %s", rc.key, pyRepr(pyfloat.Repr(rc.value.Num)))
 			}
 		case rc.entity == Attribute:
 			if !contains(stringAttrComparator, op) {
@@ -188,7 +189,7 @@ func validateRegistryClauses(kind Kind, raw []rawClause) (*Filter, error) {
 			}
 			switch {
 			case rc.value.Kind == NumberValue && !rc.value.IsInt:
-				return nil, store.Invalidf("Invalid value for numeric attribute '%s': %s", rc.key, pyFloatRepr(rc.value.Num))
+				return nil, store.Invalidf("Invalid value for numeric attribute '%s': %s", rc.key, pyfloat.Repr(rc.value.Num))
 			case rc.value.Kind == StringValue:
 				n, err := pyInt(rc.value.Str)
 				if err != nil {

@@ -153,16 +153,6 @@ func mapsEqual(a, b map[string]string) bool {
 	return true
 }
 
-// userTags returns a run's tags without the mlflow.runName tag.
-func userTags(r *store.Run) map[string]string {
-	m := map[string]string{}
-	for _, tg := range r.Data.Tags {
-		if tg.Key != "mlflow.runName" {
-			m[tg.Key] = tg.Value
-		}
-	}
-	return m
-}
 
 // allRuns pages through SearchRuns and returns every run.
 func allRuns(t *testing.T, s store.Store, q store.RunQuery) []*store.Run {
