@@ -153,7 +153,6 @@ func mapsEqual(a, b map[string]string) bool {
 	return true
 }
 
-
 // allRuns pages through SearchRuns and returns every run.
 func allRuns(t *testing.T, s store.Store, q store.RunQuery) []*store.Run {
 	t.Helper()
