@@ -98,7 +98,8 @@ func Find(version string) (*MLflow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("MLflow %s: no verified venv at %s (%v); run: eval \"$(scripts/mlflow-venvs.sh)\"", version, venv, err)
 	}
-	if strings.TrimSpace(string(marker)) != "mlflow=="+version {
+	// The marker is "mlflow==<version> <constraints hash>" (scripts/mlflow-venvs.sh).
+	if req, _, _ := strings.Cut(strings.TrimSpace(string(marker)), " "); req != "mlflow=="+version {
 		return nil, fmt.Errorf("MLflow %s: venv %s was installed for %q; rerun scripts/mlflow-venvs.sh", version, venv, marker)
 	}
 	for _, exe := range []string{m.Python(), m.bin("mlflow")} {
