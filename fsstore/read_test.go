@@ -12,12 +12,39 @@ import (
 	"github.com/mlrun-go/mlrun/store"
 )
 
+// restoreRunDirs recreates the metrics/, params/ and artifacts/
+// directories MLflow makes in every run directory, which git drops when
+// they are empty: a run directory is one holding meta.yaml inside an
+// experiment directory (at the root or under .trash).
+func restoreRunDirs(t *testing.T, root string) {
+	t.Helper()
+	for _, parent := range []string{root, filepath.Join(root, trashDir)} {
+		exps, _ := os.ReadDir(parent)
+		for _, e := range exps {
+			if !e.IsDir() || e.Name() == trashDir || e.Name() == "models" {
+				continue
+			}
+			runs, _ := os.ReadDir(filepath.Join(parent, e.Name()))
+			for _, r := range runs {
+				dir := filepath.Join(parent, e.Name(), r.Name())
+				if _, err := os.Stat(filepath.Join(dir, metaFile)); err != nil || !r.IsDir() {
+					continue
+				}
+				for _, sub := range []string{metricsDir, paramsDir, artifactsDir} {
+					mustNil(t, os.MkdirAll(filepath.Join(dir, sub), 0o755), "restore run dir")
+				}
+			}
+		}
+	}
+}
+
 // copyFixture copies testdata/<name>/mlruns to a temporary directory (Open
 // adds its lock file and staging folder, which must not land in testdata).
 func copyFixture(t *testing.T, name string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "mlruns")
 	mustNil(t, os.CopyFS(dst, os.DirFS(filepath.Join("testdata", name, "mlruns"))), "copy fixture")
+	restoreRunDirs(t, dst)
 	return dst
 }
 
