@@ -354,39 +354,40 @@ func checkOneProduction(t *testing.T, who string, d map[string]any) {
 // downloads it by runs:/, models:/name/Production and models:/name@alias.
 func TestMLflowLoadsGoModel(t *testing.T) {
 	ctx := context.Background()
-	root := filepath.Join(t.TempDir(), "mlruns")
-	c, err := mlrun.Open(ctx, mlrun.WithTrackingURI(fileURI(root)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	run, err := c.StartRun(ctx, mlrun.WithRunName("train"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lm, err := run.LogModel(ctx, "model", mlrun.Model{
-		Flavors: map[string]map[string]any{"go_ridge": {"data": "weights.json", "format": "json ✓"}},
-		Files:   map[string][]byte{"weights.json": []byte("[0.5, 1.5]")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run.End(ctx)
-	mv, err := c.RegisterModel(ctx, lm.URI, "go-ridge")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.TransitionModelVersionStage(ctx, "go-ridge", mv.Version, "Production", true); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SetRegisteredModelAlias(ctx, "go-ridge", "champion", mv.Version); err != nil {
-		t.Fatal(err)
-	}
-	mlmodel := filepath.Join(lm.LocalPath, "MLmodel")
-	q := &compat.RegistryQueries{MLmodel: []string{mlmodel}, Download: []string{lm.URI, "models:/go-ridge/Production", "models:/go-ridge@champion", "models:/go-ridge/1"}}
 	for _, v := range compat.Versions() {
 		t.Run("mlflow-"+v, func(t *testing.T) {
 			m := compat.Require(t, v)
+			// Each version gets the model layout it reads (2.x: run artifacts, 3.x: LoggedModel).
+			root := filepath.Join(t.TempDir(), "mlruns")
+			c, err := mlrun.Open(ctx, mlrun.WithTrackingURI(fileURI(root)), mlrun.WithMLflowVersion(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			run, err := c.StartRun(ctx, mlrun.WithRunName("train"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lm, err := run.LogModel(ctx, "model", mlrun.Model{
+				Flavors: map[string]map[string]any{"go_ridge": {"data": "weights.json", "format": "json ✓"}},
+				Files:   map[string][]byte{"weights.json": []byte("[0.5, 1.5]")},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run.End(ctx)
+			mv, err := c.RegisterModel(ctx, lm.URI, "go-ridge")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.TransitionModelVersionStage(ctx, "go-ridge", mv.Version, "Production", true); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.SetRegisteredModelAlias(ctx, "go-ridge", "champion", mv.Version); err != nil {
+				t.Fatal(err)
+			}
+			mlmodel := filepath.Join(lm.LocalPath, "MLmodel")
+			q := &compat.RegistryQueries{MLmodel: []string{mlmodel}, Download: []string{lm.URI, "models:/go-ridge/Production", "models:/go-ridge@champion", "models:/go-ridge/1"}}
 			d, err := m.DumpRegistry(ctx, fileURI(root), q, "")
 			if err != nil {
 				t.Fatal(err)

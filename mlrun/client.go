@@ -18,6 +18,7 @@ type Client struct {
 	ownsStore bool // Close closes the store
 	user      string
 	now       func() time.Time
+	models    modelConfig // model layout and target MLflow version (loggedmodel.go)
 
 	mu           sync.Mutex // guards experimentID
 	experimentID string     // set by SetExperiment; "" means resolve from env
@@ -27,10 +28,11 @@ type Client struct {
 type Option func(*config) error
 
 type config struct {
-	uri   string
-	store store.Store
-	user  string
-	now   func() time.Time
+	uri    string
+	store  store.Store
+	user   string
+	now    func() time.Time
+	models modelConfig
 }
 
 // WithTrackingURI selects the store instead of MLFLOW_TRACKING_URI or the
@@ -88,7 +90,7 @@ func Open(ctx context.Context, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	c := &Client{store: cfg.store, user: cfg.user, now: cfg.now}
+	c := &Client{store: cfg.store, user: cfg.user, now: cfg.now, models: cfg.models}
 	if c.user == "" {
 		c.user = currentUser()
 	}

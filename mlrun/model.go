@@ -42,23 +42,48 @@ type Model struct {
 	Dir string
 	// Metadata is MLmodel's optional metadata map.
 	Metadata map[string]any
+
+	// The fields below apply to the MLflow 3 layout (LayoutMLflow3) only.
+
+	// Params and Tags are set on the logged model (with the run's params
+	// and the context tags mlflow.user, mlflow.source.*, as Model.log does).
+	Params map[string]string
+	Tags   map[string]string
+	// ModelType is the logged model's model_type (e.g. "regressor").
+	ModelType string
+	// Step is the step of the run output linking the run to the model;
+	// the run's metrics logged at that step are copied to the model.
+	Step int64
 }
 
 // LoggedModel is a model logged with [Run.LogModel].
 type LoggedModel struct {
-	RunID          string
-	ArtifactPath   string // the model directory, relative to the run's artifact root
-	ModelUUID      string
+	RunID string
+	// ArtifactPath is the model directory relative to the run's artifact
+	// root (2.x layout), or the model's artifact location URI (MLflow 3
+	// layout), as MLflow's ModelInfo.artifact_path.
+	ArtifactPath   string
+	ModelUUID      string // the model id in the MLflow 3 layout
+	ModelID        string // the MLflow 3 logged model (m-…); "" in the 2.x layout
 	UTCTimeCreated string
-	URI            string // runs:/<run_id>/<artifact_path>
+	URI            string // runs:/<run_id>/<artifact_path>, or models:/<model_id>
 	LocalPath      string // the model directory on disk
 }
 
-// LogModel writes a model directory with an MLmodel file into the run's
-// artifacts at artifactPath, in the layout MLflow 2.x's log_model
+// LogModel logs a model in the client's model layout ([Client.ModelLayout]).
+//
+// In LayoutMLflow2 it writes a model directory with an MLmodel file into the
+// run's artifacts at artifactPath, in the layout MLflow 2.x's log_model
 // produces (runs:/<run_id>/<artifactPath> resolves to it for every MLflow
 // version), and appends the model to the run's mlflow.log-model.history
-// tag. Register it with [Client.RegisterModel](ctx, m.URI, name).
+// tag.
+//
+// In LayoutMLflow3 it creates an MLflow 3 LoggedModel named artifactPath
+// (no '/', ':', '.', '%' or quotes) as MLflow 3's log_model does (see
+// LayoutMLflow3); the result's URI is models:/<model_id>, and MLflow 3
+// also resolves runs:/<run_id>/<artifactPath> to it.
+//
+// Register the model with [Client.RegisterModel](ctx, m.URI, name).
 func (r *Run) LogModel(ctx context.Context, artifactPath string, m Model) (*LoggedModel, error) {
 	if err := r.checkActive(); err != nil {
 		return nil, err
@@ -78,6 +103,9 @@ func (r *Run) LogModel(ctx context.Context, artifactPath string, m Model) (*Logg
 			return nil, store.Invalidf("LogModel: invalid model file name %q", name)
 		}
 	}
+	if r.c.ModelLayout() == LayoutMLflow3 {
+		return r.logModelV3(ctx, artifactPath, m, copyFlavors(m.Flavors))
+	}
 	now := r.c.now().UTC()
 	lm := &LoggedModel{
 		RunID:          r.id,
@@ -86,14 +114,7 @@ func (r *Run) LogModel(ctx context.Context, artifactPath string, m Model) (*Logg
 		UTCTimeCreated: pyDatetime(now),
 		URI:            "runs:/" + r.id + "/" + artifactPath,
 	}
-	flavors := map[string]any{}
-	for k, v := range m.Flavors {
-		fv := map[string]any{}
-		for kk, vv := range v {
-			fv[kk] = vv
-		}
-		flavors[k] = fv
-	}
+	flavors := copyFlavors(m.Flavors)
 	doc := map[string]any{
 		"artifact_path":    artifactPath,
 		"flavors":          flavors,
@@ -149,6 +170,19 @@ func (r *Run) LogModel(ctx context.Context, artifactPath string, m Model) (*Logg
 		return nil, err
 	}
 	return lm, nil
+}
+
+// copyFlavors copies the flavors into the map MLmodel holds.
+func copyFlavors(in map[string]map[string]any) map[string]any {
+	flavors := map[string]any{}
+	for k, v := range in {
+		fv := map[string]any{}
+		for kk, vv := range v {
+			fv[kk] = vv
+		}
+		flavors[k] = fv
+	}
+	return flavors
 }
 
 // appendModelHistory adds the model to the run's mlflow.log-model.history

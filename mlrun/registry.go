@@ -49,8 +49,12 @@ func WithRunLink(link string) RegisterOption {
 // mlflow.register_model does. modelURI is runs:/<run_id>/<path> (the
 // version's source becomes the run's artifact location, and its run id is
 // recorded), models:/<name>/<version|stage|latest> or models:/<name>@<alias>
-// (the version's files are those of the named version), or any other URI
-// or path, recorded as given.
+// (the version's files are those of the named version), models:/<model_id>
+// (an MLflow 3 logged model: the version records the model id, its source
+// run and artifact location, and the model's mlflow.modelVersions tag lists
+// the version, as in MLflow 3), or any other URI or path, recorded as
+// given. A runs:/ URI with no MLmodel at its path names, as in MLflow 3,
+// the logged model of that name logged by the run.
 func (c *Client) RegisterModel(ctx context.Context, modelURI, name string, opts ...RegisterOption) (*store.ModelVersion, error) {
 	var cfg registerConfig
 	for _, o := range opts {
@@ -64,6 +68,7 @@ func (c *Client) RegisterModel(ctx context.Context, modelURI, name string, opts 
 		return nil, err
 	}
 	req := store.CreateModelVersionRequest{Name: name, Source: modelURI, Description: cfg.description, Tags: cfg.tags, RunLink: cfg.runLink, UserID: ""}
+	var logged *store.LoggedModel // an MLflow 3 logged model being registered
 	switch {
 	case strings.HasPrefix(modelURI, "runs:/"):
 		runID, p, err := parseRunsURI(modelURI)
@@ -76,6 +81,23 @@ func (c *Client) RegisterModel(ctx context.Context, modelURI, name string, opts 
 		}
 		req.RunID = runID
 		req.Source = joinURIPath(run.Info.ArtifactURI, p)
+		if logged, err = c.loggedModelForRunPath(ctx, run, p); err != nil {
+			return nil, err
+		} else if logged != nil {
+			req.Source = logged.URI()
+			req.ModelID, req.StorageLocation = logged.ModelID, logged.ArtifactLocation
+		}
+	case isLoggedModelURI(modelURI):
+		// models:/<model_id>: as MLflow 3's register_model and file
+		// registry, source stays the URI, storage_location is the model's
+		// artifact location and run_id its source run.
+		id, _ := store.IsLoggedModelURI(modelURI)
+		lm, err := c.GetLoggedModel(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		logged = lm
+		req.ModelID, req.RunID, req.StorageLocation = lm.ModelID, lm.SourceRunID, lm.ArtifactLocation
 	case strings.HasPrefix(modelURI, "models:/"):
 		mv, err := c.resolveModelVersion(ctx, modelURI)
 		if err != nil {
@@ -93,7 +115,20 @@ func (c *Client) RegisterModel(ctx context.Context, modelURI, name string, opts 
 	if _, err := r.CreateRegisteredModel(ctx, name, nil, ""); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
 		return nil, err
 	}
-	return r.CreateModelVersion(ctx, req)
+	mv, err := r.CreateModelVersion(ctx, req)
+	if err != nil || logged == nil {
+		return mv, err
+	}
+	lms, _ := c.LoggedModels()
+	return mv, linkModelVersion(ctx, lms, logged.ModelID, mv.Name, mv.Version)
+}
+
+// isLoggedModelURI reports whether uri is models:/<model_id> of an MLflow 3
+// logged model in this client's store (a registered model may have a name
+// like m-…; MLflow 3 parses such a URI as a model id too).
+func isLoggedModelURI(uri string) bool {
+	_, ok := store.IsLoggedModelURI(uri)
+	return ok
 }
 
 // parseRunsURI splits runs:/<run_id>/<path>.
@@ -174,10 +209,17 @@ func (c *Client) ResolveModelVersion(ctx context.Context, uri string) (*store.Mo
 }
 
 // ResolveModelURI returns the local path of a model given by URI:
-// models:/name/3, models:/name/Production, models:/name/latest,
+// models:/<model_id> (an MLflow 3 logged model), models:/name/3, models:/name/Production, models:/name/latest,
 // models:/name@champion, runs:/<run_id>/<path>, or a file:// URI.
 func (c *Client) ResolveModelURI(ctx context.Context, uri string) (string, error) {
 	switch {
+	case isLoggedModelURI(uri):
+		id, _ := store.IsLoggedModelURI(uri)
+		lm, err := c.GetLoggedModel(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		return artifactDir(lm.ArtifactLocation)
 	case strings.HasPrefix(uri, "models:/"):
 		mv, err := c.resolveModelVersion(ctx, uri)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 // older ones), set an alias, and resolve every kind of model URI to the
 // model's files.
 func TestModelWorkflow(t *testing.T) {
+	t.Setenv(mlrun.EnvModelLayout, "mlflow2") // this test checks the runs:/ (2.x) layout
 	ctx := context.Background()
 	c, _ := openTemp(t)
 	var uris []string
