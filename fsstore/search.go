@@ -80,15 +80,27 @@ func (s *Store) SearchRuns(ctx context.Context, q store.RunQuery) (*store.RunPag
 		}
 		return out, nil
 	}
+	// Filter and order on the data the search reads, then load the page.
+	needs := needsOf(rs)
 	runs := make([]*store.Run, 0, len(cands))
+	byID := make(map[string]candidate, len(cands))
 	for _, c := range cands {
-		r, err := s.loadRun(ctx, c.loc, c.meta)
+		r, err := s.loadRunFor(ctx, c, needs)
 		if err != nil {
 			return nil, err
 		}
 		runs = append(runs, r)
+		byID[c.info.RunID] = c
 	}
 	out, next := rs.Apply(runs)
+	for i, r := range out {
+		c := byID[r.Info.RunID]
+		full, err := s.loadRun(ctx, c.loc, c.meta)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = full
+	}
 	return &store.RunPage{Runs: out, NextPageToken: next}, nil
 }
 
