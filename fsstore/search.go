@@ -82,14 +82,12 @@ func (s *Store) SearchRuns(ctx context.Context, q store.RunQuery) (*store.RunPag
 	}
 	// Filter and order on the data the search reads, then load the page.
 	needs := needsOf(rs)
-	runs := make([]*store.Run, 0, len(cands))
+	runs, err := s.loadRunsFor(ctx, cands, needs)
+	if err != nil {
+		return nil, err
+	}
 	byID := make(map[string]candidate, len(cands))
 	for _, c := range cands {
-		r, err := s.loadRunFor(ctx, c, needs)
-		if err != nil {
-			return nil, err
-		}
-		runs = append(runs, r)
 		byID[c.info.RunID] = c
 	}
 	out, next := rs.Apply(runs)
