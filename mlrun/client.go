@@ -99,7 +99,7 @@ func Open(ctx context.Context, opts ...Option) (*Client, error) {
 		return c, nil
 	}
 	uri := ResolveTrackingURI(cfg.uri)
-	s, err := openStore(ctx, uri)
+	s, err := openStore(ctx, uri, cfg.models.mlflowVersion)
 	if err != nil {
 		return nil, err
 	}

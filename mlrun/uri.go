@@ -105,7 +105,7 @@ func ParseTrackingURI(uri string) (Backend, string, error) {
 	}
 }
 
-func openStore(ctx context.Context, uri string) (store.Store, error) {
+func openStore(ctx context.Context, uri, mlflowVersion string) (store.Store, error) {
 	backend, path, err := ParseTrackingURI(uri)
 	if err != nil {
 		return nil, err
@@ -118,7 +118,7 @@ func openStore(ctx context.Context, uri string) (store.Store, error) {
 		}
 		return s, nil
 	case BackendSQLite:
-		return openSQLite(ctx, path)
+		return openSQLite(ctx, path, mlflowVersion)
 	}
 	return nil, store.Invalidf("tracking URI %q: unsupported backend", uri)
 }

@@ -28,13 +28,12 @@ type command struct {
 	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-var commands []command
-
-func init() {
-	commands = []command{
-		{"experiments", "list experiments", runExperiments},
-		{"runs", "search runs with MLflow's filter language", runRuns},
-	}
+// commands lists the subcommands, in the order usage shows them.
+var commands = []command{
+	{"init", "create an empty store (mlruns or MLflow SQLite) for an MLflow version", runInit},
+	{"experiments", "list experiments", runExperiments},
+	{"runs", "search runs with MLflow's filter language", runRuns},
+	{"models", "list registered models with their versions, stages and aliases", runModels},
 }
 
 func usage(w io.Writer) {

@@ -111,3 +111,28 @@ func TestExperiments(t *testing.T) {
 		t.Errorf("experiments = %+v", exps)
 	}
 }
+
+func TestInitSQLiteVersion(t *testing.T) {
+	for _, v := range []string{"2.22.5", "3.17.2"} {
+		path := filepath.Join(t.TempDir(), "mlflow.db")
+		out, err := runCLI(t, "init", "--tracking-uri", "sqlite:///"+path, "--mlflow-version", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "MLflow "+v+" SQLite store") {
+			t.Errorf("init %s: %q", v, out)
+		}
+		// Reopening detects the version from the file.
+		out, err = runCLI(t, "init", "--tracking-uri", "sqlite:///"+path)
+		if err != nil || !strings.Contains(out, "MLflow "+v+" SQLite store") {
+			t.Errorf("reopen %s: %q, %v", v, out, err)
+		}
+	}
+	if _, err := runCLI(t, "init", "--tracking-uri", "sqlite:///"+filepath.Join(t.TempDir(), "x.db"), "--mlflow-version", "1.30.0"); !errors.Is(err, store.ErrInvalidParameter) {
+		t.Errorf("unsupported version: err = %v", err)
+	}
+	dir := filepath.Join(t.TempDir(), "mlruns")
+	if out, err := runCLI(t, "init", "--tracking-uri", dir); err != nil || !strings.Contains(out, "mlruns file store") {
+		t.Errorf("init mlruns: %q, %v", out, err)
+	}
+}

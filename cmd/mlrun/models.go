@@ -14,10 +14,6 @@ import (
 // The models command is registered here rather than in cli.go's list, so
 // that it lives in its own file; cli.go's init runs first (files are
 // initialized in name order).
-func init() {
-	commands = append(commands, command{"models", "list registered models with their versions, stages and aliases", runModels})
-}
-
 type modelVersionJSON struct {
 	Version     int64             `json:"version"`
 	Stage       string            `json:"stage"`

@@ -93,3 +93,38 @@ func TestSweep(t *testing.T) {
 		t.Errorf("parent artifacts %s", got)
 	}
 }
+
+// TestSweepSQLite runs the example into a new MLflow SQLite database (the
+// default store of `go run ./examples/ridge`) and checks that the best
+// model was registered there: in Production, with the alias champion,
+// and found by models:/ridge-sweep@champion.
+func TestSweepSQLite(t *testing.T) {
+	ctx := context.Background()
+	// Artifacts go to ./mlruns, as with MLflow's client: run in a temp dir.
+	dir := t.TempDir()
+	t.Chdir(dir)
+	uri := "sqlite:///" + filepath.Join(dir, "mlflow.db")
+	var out bytes.Buffer
+	if err := run(ctx, &out, uri); err != nil {
+		t.Fatal(err)
+	}
+	c, err := mlrun.Open(ctx, mlrun.WithTrackingURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r, err := c.Registry()
+	if err != nil {
+		t.Fatalf("the SQLite store has no registry: %v", err)
+	}
+	mv, err := r.GetModelVersionByAlias(ctx, registeredModelName, championAlias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mv.Version != 1 || mv.CurrentStage != store.StageProduction || mv.RunID == "" || mv.Tags["alpha"] == "" {
+		t.Errorf("champion %+v", mv)
+	}
+	if !strings.Contains(out.String(), "models:/ridge-sweep@champion") {
+		t.Errorf("output does not mention the registered model:\n%s", out.String())
+	}
+}

@@ -26,17 +26,45 @@ import (
 // Opener opens a fresh, empty store for one subtest. The suite closes it.
 type Opener func(t *testing.T) store.Store
 
-// Run runs the conformance suite against the backend that open creates.
-// Each subtest gets its own store.
+// Options describe a backend where MLflow's own stores differ, so the
+// suite expects what the backend's MLflow store does.
+type Options struct {
+	// Metrics is how the backend keeps metric values: store.FileMetrics
+	// (the default) or store.SQLMetrics.
+	Metrics store.MetricSemantics
+}
+
+// Run runs the conformance suite against the backend that open creates,
+// with the default Options. Each subtest gets its own store.
 func Run(t *testing.T, open Opener) {
+	t.Helper()
+	RunWith(t, open, Options{})
+}
+
+// RunWith runs the conformance suite with the given Options.
+func RunWith(t *testing.T, open Opener, opts Options) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
 			t.Cleanup(func() { _ = s.Close() })
-			tc.fn(t, s)
+			tc.fn(t, &suiteStore{Store: s, opts: opts})
 		})
 	}
+}
+
+// suiteStore carries the suite's Options with the store under test.
+type suiteStore struct {
+	store.Store
+	opts Options
+}
+
+// semantics returns the metric semantics the suite expects of s.
+func semantics(s store.Store) store.MetricSemantics {
+	if ss, ok := s.(*suiteStore); ok {
+		return ss.opts.Metrics
+	}
+	return store.FileMetrics
 }
 
 // cases lists the suite's subtests; each gets a fresh store.

@@ -1,0 +1,150 @@
+// Package mlflowtest lets tests run a real MLflow installed in a Python
+// virtualenv, to compare what Go writes with what MLflow writes and reads.
+//
+// Virtualenvs are looked up as <dir>/venv-<mlflow version>, where <dir> is the
+// environment variable MLRUN_MLFLOW_VENVS, or $HOME/.cache/mlrun when it is
+// unset. When the virtualenv of a version is missing or does not import that
+// MLflow version, a test that asks for it is skipped, or fails when
+// MLRUN_REQUIRE_MLFLOW=1.
+package mlflowtest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// EnvVenvs names the directory holding venv-<version> directories.
+const EnvVenvs = "MLRUN_MLFLOW_VENVS"
+
+// EnvRequire, set to 1, turns a missing virtualenv into a test failure.
+const EnvRequire = "MLRUN_REQUIRE_MLFLOW"
+
+// VenvsDir returns the directory searched for venv-<version> directories.
+func VenvsDir() string {
+	if d := os.Getenv(EnvVenvs); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(".cache", "mlrun")
+	}
+	return filepath.Join(home, ".cache", "mlrun")
+}
+
+// PythonPath returns the path of the python executable of venv-<version>,
+// whether or not it exists.
+func PythonPath(version string) string {
+	venv := filepath.Join(VenvsDir(), "venv-"+version)
+	if runtime.GOOS == "windows" {
+		return filepath.Join(venv, "Scripts", "python.exe")
+	}
+	return filepath.Join(venv, "bin", "python")
+}
+
+type probe struct {
+	once sync.Once
+	msg  string // why the venv is unusable; "" when usable
+}
+
+var probes sync.Map // version -> *probe
+
+// Python returns the python executable of venv-<version>, after checking once
+// per test binary that it imports MLflow <version>. Otherwise it skips t, or
+// fails it when MLRUN_REQUIRE_MLFLOW=1.
+func Python(t testing.TB, version string) string {
+	t.Helper()
+	py := PythonPath(version)
+	v, _ := probes.LoadOrStore(version, &probe{})
+	p := v.(*probe)
+	p.once.Do(func() {
+		if _, err := os.Stat(py); err != nil {
+			p.msg = "no MLflow " + version + " virtualenv: " + err.Error()
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, py, "-c",
+			"import mlflow; print(mlflow.__version__)").CombinedOutput()
+		got := strings.TrimSpace(string(out))
+		if err != nil || got != version {
+			p.msg = "MLflow " + version + " virtualenv at " + py + " is not usable (" +
+				lastLine(got) + ")"
+		}
+	})
+	if p.msg != "" {
+		hint := "; set " + EnvVenvs + " to a directory holding venv-" + version
+		if os.Getenv(EnvRequire) == "1" {
+			t.Fatal(p.msg + hint)
+		}
+		t.Skip(p.msg + hint)
+	}
+	return py
+}
+
+// Run runs `python -c script args...` with the python of venv-<version>, in
+// directory dir ("" for the current one), and returns its standard output. It
+// fails t, showing stderr, if the script exits with an error.
+func Run(t testing.TB, version, dir, script string, args ...string) []byte {
+	t.Helper()
+	out, stderr, err := RunErr(t, version, dir, script, args...)
+	if err != nil {
+		t.Fatalf("MLflow %s script failed: %v\nstderr:\n%s\nstdout:\n%s", version, err, stderr, out)
+	}
+	return out
+}
+
+// RunErr is like Run but returns stdout, stderr and the exit error instead of
+// failing the test on a non-zero exit.
+func RunErr(t testing.TB, version, dir, script string, args ...string) (stdout, stderr []byte, err error) {
+	t.Helper()
+	return RunCommand(t, version, dir, append([]string{"-c", script}, args...)...)
+}
+
+// RunCommand runs the python of venv-<version> with the given arguments (for
+// example "-m", "mlflow", "db", "upgrade", uri).
+func RunCommand(t testing.TB, version, dir string, args ...string) (stdout, stderr []byte, err error) {
+	t.Helper()
+	py := Python(t, version)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, args...)
+	cmd.Dir = dir
+	// Keep MLflow from reading the caller's tracking configuration.
+	cmd.Env = cleanEnv()
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.Bytes(), e.Bytes(), err
+}
+
+// cleanEnv is the process environment without the variables that would make
+// MLflow use another tracking configuration or Python emit extra warnings.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "_MLFLOW_SERVER_ARTIFACT_ROOT",
+			"MLFLOW_ENABLE_WORKSPACES", "PYTHONWARNINGS", "PYTHONPATH":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
