@@ -64,7 +64,6 @@ func runWriters(t *testing.T, path, runID string, procs, goroutines, points, max
 	errs := make([]error, procs)
 	outs := make([]bytes.Buffer, procs)
 	ready := make(chan struct{})
-	start := time.Now()
 	for p := range procs {
 		cmd := exec.Command(exe, "-test.run=^"+t.Name()+"$", "-test.v")
 		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s|%s|%d|%d|%d|%d", envWriter, path, runID, p, goroutines, points, maxBatch))
@@ -74,7 +73,7 @@ func runWriters(t *testing.T, path, runID string, procs, goroutines, points, max
 			errs[p] = cmd.Run()
 		})
 	}
-	start = time.Now()
+	start := time.Now()
 	close(ready)
 	wg.Wait()
 	elapsed := time.Since(start)
