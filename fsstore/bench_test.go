@@ -47,6 +47,45 @@ func BenchmarkLogBatch1000(b *testing.B) {
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "points/s")
 }
 
+// BenchmarkLogBatch1000OneKey logs batches of 1000 points of one key.
+func BenchmarkLogBatch1000OneKey(b *testing.B) {
+	s := openStore(b, nil)
+	id := benchRun(b, s)
+	batch := make([]store.Metric, 1000)
+	b.ResetTimer()
+	for i := range b.N {
+		for j := range batch {
+			batch[j] = store.Metric{Key: "loss", Value: float64(j) / 3, Timestamp: 1714000000000 + int64(i), Step: int64(i*1000 + j)}
+		}
+		if err := s.LogBatch(bg, id, batch, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "points/s")
+}
+
+// BenchmarkLogMetric1000Keys logs one point per call, to 1000 existing
+// keys in turn: more metric files than a store keeps open, so every call
+// opens one.
+func BenchmarkLogMetric1000Keys(b *testing.B) {
+	s := openStore(b, nil)
+	id := benchRun(b, s)
+	keys := make([]string, 1000)
+	for k := range keys {
+		keys[k] = fmt.Sprintf("m%d", k)
+		// Create the files (fsynced) beforehand.
+		if err := s.LogBatch(bg, id, []store.Metric{{Key: keys[k], Timestamp: 1714000000000}}, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if err := s.LogBatch(bg, id, []store.Metric{{Key: keys[i%len(keys)], Value: float64(i) / 7, Timestamp: 1714000000000 + int64(i), Step: int64(i)}}, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func benchmarkCreateRun(b *testing.B, noSync bool) {
 	s := openStore(b, benchOpts(noSync))
 	b.ResetTimer()

@@ -21,10 +21,20 @@ type metaCache struct {
 }
 
 type cacheEntry struct {
+	stamp fileStamp
+	val   any // *runMeta or *expMeta; never mutated once cached
+}
+
+// fileStamp is what a stat tells of a file's version: inode, size and
+// modification time.
+type fileStamp struct {
 	ino   uint64
 	size  int64
 	mtime int64 // UnixNano
-	val   any   // *runMeta or *expMeta; never mutated once cached
+}
+
+func stampOf(info fs.FileInfo) fileStamp {
+	return fileStamp{ino: fileIdentity(info), size: info.Size(), mtime: info.ModTime().UnixNano()}
 }
 
 const (
@@ -33,10 +43,14 @@ const (
 )
 
 func (c *metaCache) get(path string, info fs.FileInfo) (any, bool) {
+	return c.getStamp(path, stampOf(info))
+}
+
+func (c *metaCache) getStamp(path string, st fileStamp) (any, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[path]
-	if !ok || e.ino != fileIdentity(info) || e.size != info.Size() || e.mtime != info.ModTime().UnixNano() {
+	if !ok || e.stamp != st {
 		return nil, false
 	}
 	return e.val, true
@@ -45,7 +59,11 @@ func (c *metaCache) get(path string, info fs.FileInfo) (any, bool) {
 // put caches val, parsed from the file whose stat (taken before reading
 // it) was info, if the file has settled.
 func (c *metaCache) put(path string, info fs.FileInfo, val any) {
-	if time.Since(info.ModTime()) < settle {
+	c.putStamp(path, stampOf(info), val)
+}
+
+func (c *metaCache) putStamp(path string, st fileStamp, val any) {
+	if time.Since(time.Unix(0, st.mtime)) < settle {
 		return
 	}
 	c.mu.Lock()
@@ -53,7 +71,7 @@ func (c *metaCache) put(path string, info fs.FileInfo, val any) {
 	if len(c.m) >= maxCacheEntries {
 		clear(c.m)
 	}
-	c.m[path] = cacheEntry{ino: fileIdentity(info), size: info.Size(), mtime: info.ModTime().UnixNano(), val: val}
+	c.m[path] = cacheEntry{stamp: st, val: val}
 }
 
 func (c *metaCache) drop(path string) {

@@ -53,11 +53,24 @@
 //     leave a param or tag empty, but never garbles a line. Everything
 //     returned as done survives a crash of the process. Options.NoSync
 //     turns all fsyncs off.
-//   - Metric points are appended with one write(2) per line to a file
-//     opened with O_APPEND, so a line is whole or absent. A metric file is
-//     never empty: a new file is created with its first line by
-//     hard-linking a complete temporary file (MLflow rejects empty metric
-//     files). Appends are not fsynced.
+//   - Metric points are appended to a file opened with O_APPEND, so that
+//     a line is whole or absent. The lines of one call go in few write(2)
+//     calls, as safe as one per line: on a local file system concurrent
+//     appends never interleave within one write(2), and the kernel cuts a
+//     write short (when the process is killed, or the disk is full) only
+//     at a page boundary, which no write crosses but in its first line.
+//     (So, as with one write per line, a kill can only tear a line that
+//     straddles a page boundary, if it comes while that line is being
+//     copied; seen on tmpfs. The line was never acknowledged, but it stays
+//     at the end of the file: readers take it for a point if it parses,
+//     and the next append is glued to it.) A metric file is never empty:
+//     a new file is created with its first lines by hard-linking a
+//     complete temporary file (MLflow rejects empty metric files). Appends
+//     are not fsynced. The metric files last appended to are kept open (a
+//     bounded number per Store, closed by Close), each use checked by a
+//     stat that the path still names the open file; every append also
+//     stats the run's meta.yaml, so a run deleted or removed by another
+//     process is refused.
 //   - New experiment, run, dataset and input directories become visible
 //     complete, by rename. A run directory without meta.yaml breaks
 //     MLflow's dataset listing (_search_datasets), and one without

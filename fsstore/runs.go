@@ -22,51 +22,75 @@ type runLoc struct {
 	expDir string
 }
 
+// runPlace holds a run's directory and meta.yaml paths in its
+// experiment's active ([0]) and trashed ([1]) locations, built once per
+// run: a run never changes experiment.
+type runPlace struct {
+	locs  [2]runLoc
+	metas [2]string
+}
+
+func (s *Store) placeRun(expID, runID string) *runPlace {
+	p := &runPlace{}
+	for i, trashed := range []bool{false, true} {
+		expDir := s.expDir(expID, trashed)
+		dir := filepath.Join(expDir, runID)
+		p.locs[i] = runLoc{id: runID, dir: dir, expID: expID, expDir: expDir}
+		p.metas[i] = filepath.Join(dir, metaFile)
+	}
+	return p
+}
+
 // locateRun finds a run's directory: a directory named by the run id, with
 // a meta.yaml file, in an active or deleted experiment. The experiment of
 // runs seen before is remembered, so the common case costs one stat.
 func (s *Store) locateRun(runID string) (runLoc, error) {
+	loc, _, _, err := s.findRun(runID)
+	return loc, err
+}
+
+// findRun is locateRun, also returning the path of the run's meta.yaml
+// and the stat that found it.
+func (s *Store) findRun(runID string) (runLoc, string, fileStamp, error) {
 	if err := store.ValidateRunID(runID); err != nil {
-		return runLoc{}, err
+		return runLoc{}, "", fileStamp{}, err
 	}
 	s.runExp.Lock()
-	expID, ok := s.runExp.m[runID]
+	p := s.runExp.m[runID]
 	s.runExp.Unlock()
-	if ok {
-		for _, trashed := range []bool{false, true} {
-			if loc, ok := s.probeRun(s.expDir(expID, trashed), expID, runID); ok {
-				return loc, nil
+	if p != nil {
+		for i := range p.locs {
+			if info, ok := statRunMeta(p.metas[i]); ok {
+				return p.locs[i], p.metas[i], info, nil
 			}
 		}
 	}
-	for _, trashed := range []bool{false, true} {
+	for i, trashed := range []bool{false, true} {
 		parent := s.root
 		if trashed {
 			parent = filepath.Join(s.root, trashDir)
 		}
 		ids, err := listExperimentDirs(parent, !trashed)
 		if err != nil {
-			return runLoc{}, err
+			return runLoc{}, "", fileStamp{}, err
 		}
 		for _, id := range ids {
-			if loc, ok := s.probeRun(filepath.Join(parent, id), id, runID); ok {
+			if info, ok := statRunMeta(filepath.Join(parent, id, runID, metaFile)); ok {
+				p := s.placeRun(id, runID)
 				s.runExp.Lock()
-				s.runExp.m[runID] = id
+				s.runExp.m[runID] = p
 				s.runExp.Unlock()
-				return loc, nil
+				return p.locs[i], p.metas[i], info, nil
 			}
 		}
 	}
-	return runLoc{}, store.NotFoundf("Run '%s' not found", runID)
+	return runLoc{}, "", fileStamp{}, store.NotFoundf("Run '%s' not found", runID)
 }
 
-func (s *Store) probeRun(expDir, expID, runID string) (runLoc, bool) {
-	dir := filepath.Join(expDir, runID)
-	info, err := os.Stat(filepath.Join(dir, metaFile))
-	if err != nil || !info.Mode().IsRegular() {
-		return runLoc{}, false
-	}
-	return runLoc{id: runID, dir: dir, expID: expID, expDir: expDir}, true
+// statRunMeta stats a run's meta.yaml, which must be a regular file.
+func statRunMeta(path string) (fileStamp, bool) {
+	st, regular, err := statStamp(path)
+	return st, err == nil && regular
 }
 
 // readRunMeta reads a run's meta.yaml (through the cache). A missing file
@@ -77,8 +101,18 @@ func (s *Store) readRunMeta(ctx context.Context, runDir string) (*runMeta, error
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := s.cache.get(path, info); ok {
-		return v.(*runMeta).clone(), nil
+	m, err := s.runMetaAt(ctx, path, stampOf(info))
+	if err != nil {
+		return nil, err
+	}
+	return m.clone(), nil
+}
+
+// runMetaAt returns the meta.yaml at path, whose stat is st, through the
+// cache. The result is shared: callers must not modify it.
+func (s *Store) runMetaAt(ctx context.Context, path string, st fileStamp) (*runMeta, error) {
+	if v, ok := s.cache.getStamp(path, st); ok {
+		return v.(*runMeta), nil
 	}
 	data, err := readFileRetry(ctx, path)
 	if err != nil {
@@ -91,34 +125,62 @@ func (s *Store) readRunMeta(ctx context.Context, runDir string) (*runMeta, error
 	if err != nil {
 		return nil, err
 	}
-	s.cache.put(path, info, m.clone())
+	s.cache.putStamp(path, st, m)
 	return m, nil
 }
 
 // openRun locates a run and reads its meta.yaml, checking that it records
 // the run's own id and experiment (MLflow's INVALID_STATE otherwise).
 func (s *Store) openRun(ctx context.Context, runID string) (runLoc, *runMeta, error) {
-	loc, err := s.locateRun(runID)
+	loc, m, err := s.openRunShared(ctx, runID)
 	if err != nil {
 		return loc, nil, err
 	}
-	m, err := s.checkedRunMeta(ctx, loc)
-	return loc, m, err
+	return loc, m.clone(), nil
 }
 
+// openRunShared is openRun with a meta.yaml the caller must not modify,
+// found and read with a single stat.
+func (s *Store) openRunShared(ctx context.Context, runID string) (runLoc, *runMeta, error) {
+	loc, path, info, err := s.findRun(runID)
+	if err != nil {
+		return loc, nil, err
+	}
+	m, err := s.runMetaAt(ctx, path, info)
+	if err == nil {
+		err = checkRunMeta(loc, m)
+	}
+	return loc, m, notFoundIfMissing(loc, err)
+}
+
+// checkedRunMeta reads a run's meta.yaml afresh (a copy the caller may
+// modify) and checks it.
 func (s *Store) checkedRunMeta(ctx context.Context, loc runLoc) (*runMeta, error) {
 	m, err := s.readRunMeta(ctx, loc.dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, store.NotFoundf("Run '%s' not found", loc.id)
+	if err == nil {
+		err = checkRunMeta(loc, m)
 	}
 	if err != nil {
-		return nil, err
-	}
-	if m.ExperimentID != loc.expID || m.RunID != loc.id {
-		return nil, store.InvalidStatef("Run '%s' metadata is in invalid state: %s records run_id '%s' in experiment '%s'",
-			loc.id, filepath.Join(loc.dir, metaFile), m.RunID, m.ExperimentID)
+		return nil, notFoundIfMissing(loc, err)
 	}
 	return m, nil
+}
+
+func notFoundIfMissing(loc runLoc, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return store.NotFoundf("Run '%s' not found", loc.id)
+	}
+	return err
+}
+
+// checkRunMeta checks that a run's meta.yaml records the run's own id and
+// experiment.
+func checkRunMeta(loc runLoc, m *runMeta) error {
+	if m.ExperimentID != loc.expID || m.RunID != loc.id {
+		return store.InvalidStatef("Run '%s' metadata is in invalid state: %s records run_id '%s' in experiment '%s'",
+			loc.id, filepath.Join(loc.dir, metaFile), m.RunID, m.ExperimentID)
+	}
+	return nil
 }
 
 // checkActive fails with ErrInvalidState unless the run is active.
@@ -260,8 +322,9 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*sto
 	if err := s.publishDir(ctx, filepath.Join(s.expDir(expID, false), runID), build, guard); err != nil {
 		return nil, err
 	}
+	p := s.placeRun(expID, runID)
 	s.runExp.Lock()
-	s.runExp.m[runID] = expID
+	s.runExp.m[runID] = p
 	s.runExp.Unlock()
 	return &store.Run{Info: m.info(), Data: store.RunData{Tags: dedupeTags(tags)}}, nil
 }
@@ -436,6 +499,7 @@ func (s *Store) setRunLifecycle(ctx context.Context, runID, stage string) error 
 	if stage == store.LifecycleDeleted {
 		now := s.now()
 		m.DeletedTime = &now
+		s.files.dropRun(runID) // no more appends; MLflow's gc may remove it
 	}
 	return s.writeRunMeta(ctx, loc.dir, m)
 }
@@ -456,11 +520,15 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 	if err := store.ValidateBatch(metrics, params, tags); err != nil {
 		return err
 	}
-	loc, m, err := s.openRun(ctx, runID)
+	loc, m, err := s.openRunShared(ctx, runID)
 	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			s.files.dropRun(runID) // gone: release its files' space
+		}
 		return err
 	}
 	if err := checkActive(m); err != nil {
+		s.files.dropRun(runID) // deleted, soon collected by MLflow's gc
 		return err
 	}
 	needLock := len(params) > 0
@@ -476,6 +544,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		}
 		defer unlock()
 		// Re-read under the lock: the run may have been deleted meanwhile.
+		// (A copy: m is modified below.)
 		if m, err = s.checkedRunMeta(ctx, loc); err != nil {
 			return err
 		}

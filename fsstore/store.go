@@ -110,11 +110,12 @@ type Store struct {
 	// experiment; only its experiment directory moves in and out of
 	// .trash, which lookups check.
 	runExp struct {
-		sync.Mutex                   // guards m
-		m          map[string]string // run id -> experiment id
+		sync.Mutex                      // guards m
+		m          map[string]*runPlace // run id -> its experiment's places
 	}
 
 	cache metaCache // parsed meta.yaml files
+	files fdCache   // metric files open for appending
 }
 
 var _ store.Store = (*Store)(nil)
@@ -148,8 +149,9 @@ func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
 	if h := o.hooks; h != nil {
 		s.now, s.newExpID, s.newRunID = h.now, h.newExpID, h.newRunID
 	}
-	s.runExp.m = map[string]string{}
+	s.runExp.m = map[string]*runPlace{}
 	s.cache.m = map[string]cacheEntry{}
+	s.files.init(openMetricFiles())
 
 	if info, err := os.Stat(abs); err == nil && !info.IsDir() {
 		return nil, fmt.Errorf("fsstore: open %s: not a directory", abs)
@@ -248,12 +250,13 @@ func (s *Store) sweep() error {
 func (s *Store) Root() string { return s.root }
 
 // Close marks the store closed; later calls return store.ErrClosed. It
-// waits for operations in flight. File locks are only held during
-// operations, so there is nothing else to release.
+// waits for operations in flight, then closes the metric files kept open
+// for appending. File locks are only held during operations.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	s.files.dropAll()
 	return nil
 }
 
@@ -405,6 +408,16 @@ func (s *Store) buildInPlace(target string, build func(dir string) error) error 
 		return err
 	}
 	return s.syncDir(target)
+}
+
+// joinClean is filepath.Join(dir, rel) for a clean dir and a clean
+// relative rel (no "." or ".." elements), without Join's Clean: the paths
+// of hot calls are made of validated ids and keys.
+func joinClean(dir, rel string) string {
+	if dir == "" || os.IsPathSeparator(dir[len(dir)-1]) {
+		return dir + rel
+	}
+	return dir + string(filepath.Separator) + rel
 }
 
 // listExperimentDirs returns the names of the experiment directories in

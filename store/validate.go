@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"path"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -34,10 +33,45 @@ const (
 	MaxExperimentsListedPerPage = 50000
 )
 
-var (
-	runIDRegex        = regexp.MustCompile(`^[a-zA-Z0-9][\w\-]{0,255}$`)
-	experimentIDRegex = regexp.MustCompile(`^[a-zA-Z0-9][\w\-]{0,63}$`)
+// Run and experiment ids match MLflow's _RUN_ID_REGEX and
+// _EXPERIMENT_ID_REGEX, ^[a-zA-Z0-9][\w\-]{0,255}$ and
+// ^[a-zA-Z0-9][\w\-]{0,63}$, with Go's (ASCII) \w and $ matching only at
+// the very end. They are checked by hand: a regexp costs more than the rest
+// of a LogMetric call's validation (validate_test.go proves the checks equal
+// to the regexps).
+const (
+	maxRunIDLength        = 1 + 255
+	maxExperimentIDLength = 1 + 63
 )
+
+// idByte classifies ASCII bytes: 1 for [a-zA-Z0-9], 2 for '_' and '-';
+// every other byte (including all non-ASCII bytes) is 0.
+var idByte = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 1
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = 1
+		t[c-'a'+'A'] = 1
+	}
+	t['_'], t['-'] = 2, 2
+	return t
+}()
+
+// isID reports whether id is an alphanumeric byte followed by at most
+// max-1 bytes of [a-zA-Z0-9_-]. Only ASCII bytes are accepted, so bytes
+// and characters count alike.
+func isID(id string, max int) bool {
+	if len(id) == 0 || len(id) > max || idByte[id[0]] != 1 {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		if idByte[id[i]] == 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // quoteJSON formats v the way MLflow's invalid_value does (json.dumps).
 func quoteJSON(v string) string {
@@ -62,14 +96,31 @@ func isNameRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsNumber(r)
 }
 
+// asciiNameByte[b] reports isNameRune(rune(b)) for ASCII bytes b.
+var asciiNameByte = func() (t [utf8.RuneSelf]bool) {
+	for b := range t {
+		t[b] = isNameRune(rune(b))
+	}
+	return t
+}()
+
 // validateName applies MLflow's checks for metric, param and tag names: the
 // character set, and that the name is stable as a relative file path.
 func validateName(field, name string) error {
 	if !utf8.ValidString(name) {
 		return invalidValue(field, name, "Names must be valid UTF-8.")
 	}
-	for _, r := range name {
-		if !isNameRune(r) {
+	for i := 0; i < len(name); {
+		ok := false
+		if b := name[i]; b < utf8.RuneSelf {
+			ok = asciiNameByte[b]
+			i++
+		} else {
+			r, size := utf8.DecodeRuneInString(name[i:])
+			ok = isNameRune(r)
+			i += size
+		}
+		if !ok {
 			return invalidValue(field, name, "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).")
 		}
 	}
@@ -160,12 +211,22 @@ func ValidateBatch(metrics []Metric, params []Param, tags []Tag) error {
 	if err := batchLimit("metrics, params, and tags", MaxEntitiesPerBatch, len(metrics)+len(params)+len(tags)); err != nil {
 		return err
 	}
-	for _, m := range metrics {
-		if err := ValidateMetric(m); err != nil {
+	for i := range metrics {
+		m := &metrics[i]
+		// The checks of a key are a pure function of it: a key equal to
+		// the previous point's passed them already (most batches log one
+		// key at many steps).
+		if i > 0 && m.Key == metrics[i-1].Key && m.Timestamp >= 0 {
+			continue
+		}
+		if err := ValidateMetric(*m); err != nil {
 			return err
 		}
 	}
-	seen := make(map[string]bool, len(params))
+	var seen map[string]bool
+	if len(params) > 0 {
+		seen = make(map[string]bool, len(params))
+	}
 	var dupes []string
 	for _, p := range params {
 		if err := ValidateParam(p); err != nil {
@@ -207,7 +268,7 @@ func ValidateExperimentName(name string) error {
 
 // ValidateRunID checks that id could name a run.
 func ValidateRunID(id string) error {
-	if !runIDRegex.MatchString(id) {
+	if !isID(id, maxRunIDLength) {
 		return invalidValue("run_id", id, "")
 	}
 	return nil
@@ -215,7 +276,7 @@ func ValidateRunID(id string) error {
 
 // ValidateExperimentID checks that id could name an experiment.
 func ValidateExperimentID(id string) error {
-	if !experimentIDRegex.MatchString(id) {
+	if !isID(id, maxExperimentIDLength) {
 		return Invalidf("Invalid experiment ID: '%s'", id)
 	}
 	return nil
