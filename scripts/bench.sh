@@ -5,6 +5,7 @@
 #
 #   ./scripts/bench.sh            both backends
 #   BACKENDS=file ./scripts/bench.sh
+#   BENCH_PY_ARGS="--calls 300 --batches 10" ./scripts/bench.sh   (a shorter Python side)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/mlflow-venvs.sh)"
@@ -18,7 +19,7 @@ pattern=$(printf '%s|' $backends); pattern=${pattern%|}
 go test -run='^$' -bench="^(BenchmarkLogMetric|BenchmarkLogBatch1000)$/^($pattern)$" -benchtime=2s -count=1 ./bench/ | tee "$gojson" >&2
 
 for be in $backends; do
-	pyout=$("$py" bench/py/bench.py --backend "$be")
+	pyout=$("$py" bench/py/bench.py --backend "$be" ${BENCH_PY_ARGS:-})
 	go_call=$(awk -v b="BenchmarkLogMetric/$be" '$1 ~ "^"b"(-[0-9]+)?$" {print $3}' "$gojson")
 	go_batch=$(awk -v b="BenchmarkLogBatch1000/$be" '$1 ~ "^"b"(-[0-9]+)?$" {print $3}' "$gojson")
 	python3 - "$be" "$go_call" "$go_batch" "$pyout" <<'PY'
