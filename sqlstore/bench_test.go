@@ -75,7 +75,7 @@ func BenchmarkLogBatch(b *testing.B) {
 		batches[i] = batchAt(i, ts)
 	}
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	n := 0
 	for i := 0; b.Loop(); i++ {
 		ms := batches[i%len(batches)]
@@ -90,21 +90,31 @@ func BenchmarkLogBatch(b *testing.B) {
 		}
 		n++
 	}
-	b.ReportMetric(float64(n*benchBatch)/time.Since(start).Seconds(), "points/s")
+	reportRates(b, n*benchBatch, time.Since(start), cpuTime()-cpu0)
+}
+
+// reportRates reports points per second of wall time and of process CPU
+// time (the latter depends less on what else the machine runs).
+func reportRates(b *testing.B, points int, wall, cpu time.Duration) {
+	b.ReportMetric(float64(points)/wall.Seconds(), "points/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(points)/cpu.Seconds(), "points/cpu-s")
+	}
 }
 
 // BenchmarkRawInsert is the baseline for BenchmarkLogBatch: the same
-// points inserted into the same schema and file settings (WAL,
-// synchronous=NORMAL, foreign keys on, BEGIN IMMEDIATE) by a plain loop of
-// a prepared single-row INSERT, one transaction per 1000 points, without
-// any of the store's checks or latest_metrics maintenance.
+// points inserted into the same schema with the same file settings (WAL,
+// synchronous=NORMAL, the same autocheckpoint, foreign keys on, BEGIN
+// IMMEDIATE) by a plain loop of a prepared single-row INSERT, one
+// transaction per 1000 points, without any of the store's checks or
+// latest_metrics maintenance.
 func BenchmarkRawInsert(b *testing.B) {
 	s, runID := openBench(b)
 	path := s.Path()
 	if err := s.Close(); err != nil {
 		b.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(20000)&_pragma=foreign_keys(1)&_txlock=immediate&_pragma=synchronous(NORMAL)&_pragma=journal_mode(WAL)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(20000)&_pragma=foreign_keys(1)&_txlock=immediate&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(10000)&_pragma=journal_mode(WAL)")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -116,7 +126,7 @@ func BenchmarkRawInsert(b *testing.B) {
 	defer ins.Close()
 	ts := time.Now().UnixMilli()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	n := 0
 	for i := 0; b.Loop(); i++ {
 		tx, err := db.Begin()
@@ -135,13 +145,14 @@ func BenchmarkRawInsert(b *testing.B) {
 		}
 		n++
 	}
-	b.ReportMetric(float64(n*benchBatch)/time.Since(start).Seconds(), "points/s")
+	reportRates(b, n*benchBatch, time.Since(start), cpuTime()-cpu0)
 }
 
 // TestLogMetricSpeedup compares one-metric LogBatch calls with MLflow
 // 3.17.2's MlflowClient.log_metric on SQLite, on this machine and at this
-// moment, and requires mlrun to be at least 50 times faster. Set
-// SQLSTORE_THROUGHPUT=1 to run it.
+// moment, and requires mlrun to be at least 50 times faster, as issue 3
+// asks. Both sides run in the same test, so the machine's load slows
+// both. Set SQLSTORE_THROUGHPUT=1 to run it.
 func TestLogMetricSpeedup(t *testing.T) {
 	if os.Getenv("SQLSTORE_THROUGHPUT") == "" {
 		t.Skip("set SQLSTORE_THROUGHPUT=1 to measure")

@@ -20,12 +20,12 @@ import (
 
 const envCrash = "SQLSTORE_TEST_CRASH" // path|runID|trial
 
-// crashTrials returns the number of SIGKILL trials: 50, 20 with -race, 10
+// crashTrials returns the number of SIGKILL trials: 50, 12 with -race, 10
 // with -short, or SQLSTORE_CRASH_TRIALS.
 func crashTrials(t *testing.T) int {
 	n := 50
 	if raceEnabled {
-		n = 20
+		n = 12
 	}
 	if testing.Short() {
 		n = 10
@@ -109,6 +109,9 @@ func TestCrashSafety(t *testing.T) {
 		must(t, err)
 		must(t, cmd.Start())
 		delay := time.Duration(20+rng.IntN(400)) * time.Millisecond
+		if raceEnabled {
+			delay *= 4 // the child starts and logs about ten times slower
+		}
 		timer := time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
 		var lines []string
 		sc := bufio.NewScanner(stdout)

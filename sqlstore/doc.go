@@ -36,8 +36,8 @@
 //     (step, timestamp, stored value), replaced only by a strictly greater
 //     one, as _update_latest_metrics_if_necessary maintains it: a NaN counts
 //     as 0 there (MLflow's file store compares NaN as Python does; see
-//     store.Supersedes). LogBatch computes it in Go and writes one upsert
-//     per key and batch;
+//     store.Supersedes). LogBatch finds each key's newest point of the
+//     batch in Go and writes one conditional upsert per key and batch;
 //   - params are immutable (same value: no-op; another value:
 //     store.ErrInvalidParameter with MLflow's message), tags are upserts;
 //   - deleting or restoring an experiment does the same to every one of
@@ -86,7 +86,9 @@
 //     transactions, but never corrupts the database (Options.SyncFull makes
 //     every commit durable, at the cost of an fsync per transaction);
 //   - readers (mlrun, MLflow, `mlflow ui`) never wait for a writer, and a
-//     LogBatch costs no fsync, only at checkpoints;
+//     LogBatch costs no fsync, only checkpoints do; a commit checkpoints
+//     the log when it reaches 10,000 pages (about 40 MB), so the -wal file
+//     grows to that size while the database is in use;
 //   - MLflow (any SQLite client) opens a WAL database transparently, while
 //     mlrun writes and after; it needs write access to the directory for the
 //     -wal and -shm files, even to read;

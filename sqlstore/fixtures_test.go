@@ -40,6 +40,7 @@ func TestMLflowWrittenFixtures(t *testing.T) {
 	}
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
+			t.Parallel() // the versions' Python processes overlap
 			want, err := compat.ReadSnapshot(filepath.Join("testdata", "mlflow-"+v+".json"))
 			must(t, err)
 			if want.MLflowVersion != v || len(want.Runs) < 15 {

@@ -150,7 +150,7 @@ func (s *Store) logParams(ctx context.Context, tx *sql.Tx, runID string, params 
 }
 
 // logMetrics inserts metric points and brings latest_metrics up to date
-// with one upsert per key whose latest point changed.
+// with one conditional upsert per key.
 func (s *Store) logMetrics(ctx context.Context, tx *sql.Tx, runID string, rows []row) error {
 	if len(rows) == 0 {
 		return nil
@@ -183,37 +183,29 @@ func (s *Store) logMetrics(ctx context.Context, tx *sql.Tx, runID string, rows [
 		return err
 	}
 
-	latest := make(map[string]row, len(keys))
-	err = s.queryKeys(ctx, tx, "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ? AND key IN", runID, keys, func(rs *sql.Rows) error {
-		var r row
-		var ts sql.NullInt64
-		if err := rs.Scan(&r.key, &r.value, &ts, &r.step, &r.isNaN); err != nil {
-			return err
-		}
-		r.timestamp = ts.Int64
-		latest[r.key] = r
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	changed := map[string]bool{}
+	// The latest point of each key in the batch, in Go: the first of the
+	// greatest, as MLflow folds a batch in logging order.
+	best := make(map[string]row, len(keys))
 	for _, r := range rows {
-		if cur, ok := latest[r.key]; !ok || newer(r, cur) {
-			latest[r.key] = r
-			changed[r.key] = true
+		if cur, ok := best[r.key]; !ok || newer(r, cur) {
+			best[r.key] = r
 		}
 	}
-	up := make([]any, 0, 6*len(changed))
+	// One upsert per key, which replaces the stored row only if the
+	// batch's point is strictly newer, with the same (step, timestamp,
+	// value) comparison done by SQLite on the stored values: folding the
+	// stored row and then the batch gives the stored row on a tie, as
+	// MLflow's loop over the points does.
+	up := make([]any, 0, 6*len(keys))
 	for _, k := range keys {
-		if changed[k] {
-			r := latest[k]
-			up = append(up, r.key, r.value, r.timestamp, r.step, boolInt(r.isNaN), runID)
-		}
+		r := best[k]
+		up = append(up, r.key, r.value, r.timestamp, r.step, boolInt(r.isNaN), runID)
 	}
 	return s.insertRows(ctx, tx, "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES ",
 		"(?, ?, ?, ?, ?, ?)", " ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value, "+
-			"timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan", 6, up)
+			"timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan "+
+			"WHERE (excluded.step, excluded.timestamp, excluded.value) > "+
+			"(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)", 6, up)
 }
 
 // setTags upserts run tags in order; mlflow.runName renames the run.

@@ -115,6 +115,7 @@ func wantSame(t *testing.T, what string, want, got *compat.Snapshot) {
 func TestMLflowReadsGoStore(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
+			t.Parallel() // the versions' Python processes overlap
 			m := requireMLflow(t, v)
 			path := filepath.Join(t.TempDir(), "mlflow.db")
 			s, err := sqlstore.Open(ctx, path, &sqlstore.Options{MLflowVersion: v, ArtifactRoot: t.TempDir()})

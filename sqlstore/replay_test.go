@@ -314,6 +314,7 @@ func tableDump(t *testing.T, path string, runs map[string]string) map[string][]s
 func TestSameRowsAsMLflow(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
+			t.Parallel() // the versions' Python processes overlap
 			m := requireMLflow(t, v)
 			dir := t.TempDir()
 			ops := replayOps

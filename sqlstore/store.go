@@ -411,6 +411,14 @@ func (s *Store) ensureDefaultExperiment(ctx context.Context) error {
 	})
 }
 
+// walAutocheckpointPages is the size of the write-ahead log, in 4 KiB
+// pages, at which a commit copies it into the database (SQLite's default
+// is 1000). Checkpointing less often copies a page that many commits
+// rewrite (the last leaf of each metric index) once instead of many times
+// and costs fewer fsyncs: batch logging is about a quarter faster. The -wal
+// file grows to about 40 MB while the database is in use.
+const walAutocheckpointPages = 10000
+
 // defaultWorkspace is the workspace of everything MLflow writes in
 // single-tenant mode.
 const defaultWorkspace = "default"
@@ -435,7 +443,8 @@ func openDB(path string, o *Options, readOnly bool) (*sql.DB, error) {
 		if o.SyncFull || o.KeepJournalMode {
 			sync = "FULL"
 		}
-		q = append(q, "_pragma=synchronous("+sync+")")
+		q = append(q, "_pragma=synchronous("+sync+")",
+			"_pragma=wal_autocheckpoint("+fmt.Sprint(walAutocheckpointPages)+")")
 	}
 	db, err := sql.Open("sqlite", fileURI(path)+"?"+strings.Join(q, "&"))
 	if err != nil {
