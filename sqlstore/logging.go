@@ -96,6 +96,16 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		rows[i] = row{key: m.Key, value: v, timestamp: m.Timestamp, step: m.Step, isNaN: isNaN}
 	}
 	return s.write(ctx, "log batch", func(tx *sql.Tx) error {
+		if len(rows) == 1 && len(params) == 0 && len(tags) == 0 {
+			// One point (log_metric): insert it only if the run is
+			// active, which saves the separate run lookup. Nothing
+			// inserted means an inactive or missing run, or a point
+			// already stored: the general path below tells which.
+			done, err := s.logPointIfActive(ctx, tx, runID, rows[0])
+			if err != nil || done {
+				return err
+			}
+		}
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
@@ -107,6 +117,24 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		}
 		return s.setTags(ctx, tx, runID, tags)
 	})
+}
+
+// logPointIfActive inserts one metric point and brings latest_metrics up
+// to date if the run exists and is active, and reports whether it did.
+func (s *Store) logPointIfActive(ctx context.Context, tx *sql.Tx, runID string, r row) (bool, error) {
+	st, err := s.txStmt(ctx, tx, "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "+
+		"SELECT ?, ?, ?, run_uuid, ?, ? FROM runs WHERE run_uuid = ? AND lifecycle_stage = 'active' ON CONFLICT DO NOTHING")
+	if err != nil {
+		return false, err
+	}
+	res, err := st.ExecContext(ctx, r.key, r.value, r.timestamp, r.step, boolInt(r.isNaN), runID)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	return true, s.upsertLatest(ctx, tx, runID, []string{r.key}, []row{r})
 }
 
 // logParams inserts the params not yet logged and fails if one was logged
@@ -183,6 +211,12 @@ func (s *Store) logMetrics(ctx context.Context, tx *sql.Tx, runID string, rows [
 		return err
 	}
 
+	return s.upsertLatest(ctx, tx, runID, keys, rows)
+}
+
+// upsertLatest brings latest_metrics up to date with the points of rows,
+// whose distinct keys are keys.
+func (s *Store) upsertLatest(ctx context.Context, tx *sql.Tx, runID string, keys []string, rows []row) error {
 	// The latest point of each key in the batch, in Go: the first of the
 	// greatest, as MLflow folds a batch in logging order.
 	best := make(map[string]row, len(keys))

@@ -385,3 +385,32 @@ func TestMetricHistoryContract(t *testing.T) {
 		}
 	}
 }
+
+// TestOnePointPath checks LogBatch with a single metric point, which
+// inserts the point only if the run is active in the same statement: a
+// repeated point is dropped without error, a deleted run is
+// store.ErrInvalidState and a missing one store.ErrNotFound, with nothing
+// written.
+func TestOnePointPath(t *testing.T) {
+	s := newStore(t, "3.17.2")
+	r := createRun(t, s, "0", "one")
+	id := r.Info.RunID
+	point := []store.Metric{{Key: "m", Value: 2, Timestamp: 5, Step: 1}}
+	must(t, s.LogBatch(ctx, id, point, nil, nil))
+	must(t, s.LogBatch(ctx, id, point, nil, nil))
+	must(t, s.LogBatch(ctx, id, []store.Metric{{Key: "m", Value: 1, Timestamp: 9, Step: 0}}, nil, nil))
+	wantRows(t, "metrics", rows(t, s, "SELECT key, value, timestamp, step, is_nan FROM metrics ORDER BY timestamp"),
+		"m 2 5 1 0", "m 1 9 0 0")
+	wantRows(t, "latest_metrics", rows(t, s, "SELECT key, value, timestamp, step FROM latest_metrics"), "m 2 5 1")
+
+	must(t, s.DeleteRun(ctx, id))
+	if err := s.LogBatch(ctx, id, []store.Metric{{Key: "m", Value: 3, Timestamp: 9, Step: 2}}, nil, nil); !errors.Is(err, store.ErrInvalidState) {
+		t.Errorf("deleted run: %v, want ErrInvalidState", err)
+	}
+	missing := strings.Repeat("0", 32)
+	if err := s.LogBatch(ctx, missing, point, nil, nil); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing run: %v, want ErrNotFound", err)
+	}
+	wantRows(t, "metrics after refusals", rows(t, s, "SELECT count(*) FROM metrics"), "2")
+	wantRows(t, "latest_metrics after refusals", rows(t, s, "SELECT value, step FROM latest_metrics"), "2 1")
+}
