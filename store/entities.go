@@ -195,10 +195,12 @@ func (r *Run) Metric(key string) (Metric, bool) {
 }
 
 // Supersedes reports whether metric point a replaces b as the latest value
-// of its key, exactly as MLflow computes it: the latest point is the maximum
-// by (step, timestamp, value) taken over the history in logging order, with
-// Python's tuple comparison. A NaN value never compares greater, so among
-// points with equal step and timestamp a NaN neither replaces nor is replaced.
+// of its key, exactly as MLflow's file store computes it: the latest point is
+// the maximum by (step, timestamp, value) taken over the history in logging
+// order, with Python's tuple comparison. A NaN value never compares greater,
+// so among points with equal step and timestamp a NaN neither replaces nor is
+// replaced. MLflow's SQL store compares the stored values instead, where a
+// NaN is 0 and ±Inf is ±math.MaxFloat64 (see SQLMetrics).
 func Supersedes(a, b Metric) bool {
 	if a.Step != b.Step {
 		return a.Step > b.Step
