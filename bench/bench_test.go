@@ -6,14 +6,15 @@ import (
 	"testing"
 
 	"github.com/mlrun-go/mlrun/mlrun"
+	"github.com/mlrun-go/mlrun/sqlstore"
 	"github.com/mlrun-go/mlrun/store"
 )
 
 // openRun opens a fresh store of the given kind and starts a run.
-func openRun(b *testing.B, uri func(dir string) string) *mlrun.Run {
+func openRun(b *testing.B, open func(b *testing.B, dir string) mlrun.Option) *mlrun.Run {
 	b.Helper()
 	ctx := context.Background()
-	c, err := mlrun.Open(ctx, mlrun.WithTrackingURI(uri(b.TempDir())))
+	c, err := mlrun.Open(ctx, open(b, b.TempDir()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -25,19 +26,39 @@ func openRun(b *testing.B, uri func(dir string) string) *mlrun.Run {
 	return run
 }
 
-func fileURI(dir string) string   { return filepath.Join(dir, "mlruns") }
-func sqliteURI(dir string) string { return "sqlite:///" + filepath.Join(dir, "mlflow.db") }
+func fileStore(_ *testing.B, dir string) mlrun.Option {
+	return mlrun.WithTrackingURI(filepath.Join(dir, "mlruns"))
+}
 
+func sqliteStore(_ *testing.B, dir string) mlrun.Option {
+	return mlrun.WithTrackingURI("sqlite:///" + filepath.Join(dir, "mlflow.db"))
+}
+
+// sqliteFullStore is SQLite with sqlstore.Options.SyncFull: every commit
+// is fsynced, the durability of MLflow's own SQLite sessions (rollback
+// journal, synchronous=FULL).
+func sqliteFullStore(b *testing.B, dir string) mlrun.Option {
+	s, err := sqlstore.Open(context.Background(), filepath.Join(dir, "mlflow.db"),
+		&sqlstore.Options{SyncFull: true, ArtifactRoot: filepath.Join(dir, "mlartifacts")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return mlrun.WithStore(s)
+}
+
+// backends are the stores measured: file and sqlite are the defaults of
+// their tracking URIs; sqlite-full is SQLite at MLflow's durability.
 var backends = []struct {
 	name string
-	uri  func(string) string
-}{{"file", fileURI}, {"sqlite", sqliteURI}}
+	open func(*testing.B, string) mlrun.Option
+}{{"file", fileStore}, {"sqlite", sqliteStore}, {"sqlite-full", sqliteFullStore}}
 
 // BenchmarkLogMetric logs one metric point per call, as log_metric does.
 func BenchmarkLogMetric(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
-			run := openRun(b, be.uri)
+			run := openRun(b, be.open)
 			ctx := context.Background()
 			i := 0
 			for b.Loop() {
@@ -55,7 +76,7 @@ func BenchmarkLogMetric(b *testing.B) {
 func BenchmarkLogBatch1000(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
-			run := openRun(b, be.uri)
+			run := openRun(b, be.open)
 			ctx := context.Background()
 			batch := make([]store.Metric, 1000)
 			step := int64(0)
