@@ -51,6 +51,16 @@
 //     LIKE is case-sensitive, and the next page token is set when more
 //     results follow.
 //
+// MLflow 3 schemas (3.17.2) also hold logged models (store.LoggedModels,
+// loggedmodel.go): the logged_models, logged_model_params,
+// logged_model_tags and logged_model_metrics rows and the run outputs in
+// inputs that MLflow 3.17.2's SQL store writes, with its rules where they
+// differ from its file store's (every metric point is kept and read back,
+// a model param is never overwritten, searches run as MLflow's SQL). A
+// 2.22.5 schema has no logged models: HasLoggedModels reports false and
+// those methods fail with store.ErrInvalidState, so mlrun logs models
+// there in the MLflow 2 layout.
+//
 // These rules are checked row by row against MLflow itself: the tests run
 // the same calls through MlflowClient and through mlrun and compare the
 // two databases, and MLflow reads what mlrun wrote (and mlrun what MLflow

@@ -116,6 +116,7 @@ var _ store.Store = (*Store)(nil)
 // features records which optional columns the database's schema has.
 type features struct {
 	experimentWorkspace bool // experiments.workspace (MLflow ≥ 3.10)
+	loggedModels        bool // the logged_models tables (MLflow ≥ 3.0)
 }
 
 // Open opens the MLflow SQLite database at path, creating it if needed.
@@ -362,6 +363,12 @@ func (s *Store) loadFeatures(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sqlstore: open %s: %w", s.path, s.mapErr(err))
 	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "+
+		"('logged_models', 'logged_model_params', 'logged_model_tags', 'logged_model_metrics')").Scan(&n); err != nil {
+		return fmt.Errorf("sqlstore: open %s: %w", s.path, s.mapErr(err))
+	}
+	s.features.loggedModels = n == 4
 	if s.version == "" {
 		var rev string
 		if err := s.db.QueryRowContext(ctx, "SELECT version_num FROM alembic_version").Scan(&rev); err != nil {

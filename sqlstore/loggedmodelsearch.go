@@ -1,0 +1,285 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/search"
+)
+
+// This file is search_logged_models as MLflow 3.17.2's SQL store runs it
+// (SqlAlchemyStore.search_logged_models, _apply_filter_string_datasets_-
+// search_logged_models, _apply_order_by_search_logged_models), translated
+// to the same SQL, so that SQLite evaluates it exactly as for MLflow:
+//
+//   - an attribute clause compares the logged_models column (status is
+//     the integer column, so status = 'READY' matches nothing and
+//     status = '2' matches READY models; a NULL model_type or
+//     source_run_id matches no comparison, != included);
+//   - metrics.<key> matches a model with ANY point of the key satisfying
+//     the comparison; params.<key> and tags.<key> compare the value;
+//   - LIKE is case-sensitive and ILIKE folds ASCII only (search.LikeSQL);
+//   - deleted models and other experiments are left out;
+//   - order_by entries sort NULLs last; metrics.<key> sorts by the point
+//     with the latest timestamp (then the largest step, then the smallest
+//     run id); then creation_timestamp DESC and model_id ASC unless given;
+//   - max_results 0 means 100, and the page token is MLflow's (base64 of
+//     JSON with the offset and the experiment ids, filter and order_by it
+//     was made for, which must match the request's).
+//
+// The filter is parsed by store.ParseLoggedModelFilter; a clause it accepts
+// that the SQL store has no SQL for (other entities or comparators) is
+// store.ErrInvalidParameter.
+
+// lmAttrColumns maps the attributes a filter or order_by may name to their
+// logged_models columns (SqlLoggedModel.ALIASES resolved).
+var lmAttrColumns = map[string]string{
+	"name": "name", "model_id": "model_id", "model_type": "model_type", "status": "status",
+	"source_run_id":      "source_run_id",
+	"creation_timestamp": "creation_timestamp_ms", "creation_time": "creation_timestamp_ms",
+	"last_updated_timestamp": "last_updated_timestamp_ms", "last_updated_time": "last_updated_timestamp_ms",
+}
+
+// lmNumericColumns are the columns compared as numbers (SqlLoggedModel.is_numeric).
+var lmNumericColumns = []string{"creation_timestamp_ms", "last_updated_timestamp_ms"}
+
+var (
+	lmNumericOps = []string{"=", "!=", "<", "<=", ">", ">="}
+	lmStringOps  = []string{"=", "!=", "LIKE", "ILIKE"}
+)
+
+// lmQuery accumulates the SQL of a logged model search.
+type lmQuery struct {
+	joins    []string
+	joinArgs []any
+	where    []string
+	args     []any
+	order    []string
+}
+
+// lmComparison returns "<col> <op> ?" and its argument.
+func lmComparison(col, op string, value any, str string) (string, any) {
+	switch op {
+	case "LIKE":
+		return search.LikeSQL(col, str, false)
+	case "ILIKE":
+		return search.LikeSQL(col, str, true)
+	}
+	return col + " " + op + " ?", value
+}
+
+// filter adds the WHERE conditions of a parsed filter.
+func (q *lmQuery) filter(clauses []store.LoggedModelClause) error {
+	for _, c := range clauses {
+		numeric := c.Entity == "metric"
+		var col string
+		switch c.Entity {
+		case "attribute":
+			var ok bool
+			if col, ok = lmAttrColumns[c.Key]; !ok {
+				return store.Invalidf("Invalid attribute key '%s' specified.", c.Key)
+			}
+			numeric = slices.Contains(lmNumericColumns, col)
+			col = "lm." + col
+		case "metric":
+			col = "metric_value"
+		case "param":
+			col = "param_value"
+		case "tag":
+			col = "tag_value"
+		default:
+			return store.Invalidf("Invalid entity type: '%s'. Expected one of ['attributes', 'metrics', 'params', 'tags'].", c.Entity)
+		}
+		ops := lmStringOps
+		var value any = c.Str
+		if numeric {
+			ops, value = lmNumericOps, c.Num
+		}
+		if !slices.Contains(ops, c.Op) {
+			return store.Invalidf("Invalid comparison operator for %s.%s: '%s'. Expected one of ('%s').", c.Entity, c.Key, c.Op, strings.Join(ops, "', '"))
+		}
+		cond, arg := lmComparison(col, c.Op, value, c.Str)
+		switch c.Entity {
+		case "attribute":
+			q.where = append(q.where, cond)
+			q.args = append(q.args, arg)
+		case "metric":
+			q.where = append(q.where, "lm.model_id IN (SELECT model_id FROM logged_model_metrics WHERE metric_name = ? AND "+cond+")")
+			q.args = append(q.args, c.Key, arg)
+		case "param":
+			q.where = append(q.where, "lm.model_id IN (SELECT model_id FROM logged_model_params WHERE param_key = ? AND "+cond+")")
+			q.args = append(q.args, c.Key, arg)
+		case "tag":
+			q.where = append(q.where, "lm.model_id IN (SELECT model_id FROM logged_model_tags WHERE tag_key = ? AND "+cond+")")
+			q.args = append(q.args, c.Key, arg)
+		}
+	}
+	return nil
+}
+
+// orderBy adds the ORDER BY terms (and the joins metric orders need).
+func (q *lmQuery) orderBy(orderBy []store.LoggedModelOrderBy) error {
+	hasCreation, hasID := false, false
+	for i, o := range orderBy {
+		dir := " DESC"
+		if o.Ascending {
+			dir = " ASC"
+		}
+		key, isMetric := strings.CutPrefix(o.FieldName, "metrics.")
+		if !isMetric {
+			col, ok := lmAttrColumns[o.FieldName]
+			if !ok || strings.Contains(o.FieldName, ".") {
+				return store.Invalidf("Invalid order by field name: %s", o.FieldName)
+			}
+			hasCreation = hasCreation || col == "creation_timestamp_ms"
+			hasID = hasID || col == "model_id"
+			q.order = append(q.order, "CASE WHEN lm."+col+" IS NULL THEN 1 ELSE 0 END ASC", "lm."+col+dir)
+			continue
+		}
+		alias := "o" + string(rune('a'+i%26)) + strings.Repeat("x", i/26)
+		q.joins = append(q.joins, "LEFT OUTER JOIN (SELECT model_id, metric_value FROM (SELECT model_id, metric_value, "+
+			"row_number() OVER (PARTITION BY model_id, metric_name ORDER BY metric_timestamp_ms DESC, metric_step DESC, run_id ASC) AS row_num "+
+			"FROM logged_model_metrics WHERE metric_name = ?) WHERE row_num = 1) AS "+alias+" ON "+alias+".model_id = lm.model_id")
+		q.joinArgs = append(q.joinArgs, key)
+		q.order = append(q.order, "CASE WHEN "+alias+".metric_value IS NULL THEN 1 ELSE 0 END ASC", alias+".metric_value"+dir)
+	}
+	if !hasCreation {
+		q.order = append(q.order, "lm.creation_timestamp_ms DESC")
+	}
+	if !hasID {
+		q.order = append(q.order, "lm.model_id ASC")
+	}
+	return nil
+}
+
+// lmPageToken is MLflow's SearchLoggedModelsPaginationToken.
+type lmPageToken struct {
+	ExperimentIDs []string         `json:"experiment_ids"`
+	FilterString  *string          `json:"filter_string"`
+	OrderBy       []lmTokenOrderBy `json:"order_by"`
+	Offset        int              `json:"offset"`
+}
+
+type lmTokenOrderBy struct {
+	FieldName string `json:"field_name"`
+	Ascending bool   `json:"ascending"`
+}
+
+func newLMPageToken(q store.LoggedModelQuery, offset int) lmPageToken {
+	t := lmPageToken{ExperimentIDs: q.ExperimentIDs, Offset: offset}
+	if q.Filter != "" {
+		t.FilterString = &q.Filter
+	}
+	for _, o := range q.OrderBy {
+		t.OrderBy = append(t.OrderBy, lmTokenOrderBy{FieldName: o.FieldName, Ascending: o.Ascending})
+	}
+	return t
+}
+
+func (t lmPageToken) encode() string {
+	b, _ := json.Marshal(t)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// lmOffset decodes q's page token and checks that it was made for q, as
+// SearchLoggedModelsPaginationToken.validate does.
+func lmOffset(q store.LoggedModelQuery) (int, error) {
+	if q.PageToken == "" {
+		return 0, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(q.PageToken)
+	var t lmPageToken
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	if err != nil || t.Offset < 0 {
+		return 0, store.Invalidf("Invalid page token: %s.", q.PageToken)
+	}
+	want := newLMPageToken(q, t.Offset)
+	switch {
+	case !slices.Equal(t.ExperimentIDs, want.ExperimentIDs):
+		return 0, store.Invalidf("Experiment IDs in the page token do not match the requested experiment IDs. Expected: %v. Found: %v", want.ExperimentIDs, t.ExperimentIDs)
+	case (t.FilterString == nil) != (want.FilterString == nil) || (t.FilterString != nil && *t.FilterString != *want.FilterString):
+		return 0, store.Invalidf("Filter string in the page token does not match the requested filter string.")
+	case !slices.Equal(t.OrderBy, want.OrderBy):
+		return 0, store.Invalidf("Order by in the page token does not match the requested order by.")
+	}
+	return t.Offset, nil
+}
+
+// SearchLoggedModels implements store.LoggedModels with MLflow's SQL store
+// semantics (see the top of this file).
+func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
+	if err := s.enterLM(ctx, false); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	var lq lmQuery
+	lq.where = []string{"lm.lifecycle_stage != 'deleted'"}
+	exps := make([]any, 0, len(q.ExperimentIDs))
+	for _, id := range q.ExperimentIDs {
+		n, err := parseExperimentID(id)
+		if err != nil {
+			return nil, err
+		}
+		exps = append(exps, n)
+	}
+	lq.where = append(lq.where, "lm.experiment_id IN ("+placeholders(len(exps))+")")
+	lq.args = append(lq.args, exps...)
+	clauses, err := store.ParseLoggedModelFilter(q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	if err := lq.filter(clauses); err != nil {
+		return nil, err
+	}
+	if err := lq.orderBy(q.OrderBy); err != nil {
+		return nil, err
+	}
+	if q.MaxResults < 0 {
+		return nil, store.Invalidf("Invalid value for max_results: %d", q.MaxResults)
+	}
+	size := q.MaxResults
+	if size == 0 {
+		size = store.DefaultLoggedModelMaxResults
+	}
+	offset, err := lmOffset(q)
+	if err != nil {
+		return nil, err
+	}
+	query := "SELECT " + prefixColumns("lm.", lmColumns) + " FROM logged_models AS lm " + strings.Join(lq.joins, " ") +
+		" WHERE " + strings.Join(lq.where, " AND ") + " ORDER BY " + strings.Join(lq.order, ", ") + " LIMIT ? OFFSET ?"
+	args := append(append(slices.Clone(lq.joinArgs), lq.args...), size+1, offset)
+	page := &store.LoggedModelPage{}
+	err = s.read(ctx, "search logged models", func(tx *sql.Tx) error {
+		page.Models = nil
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		err = eachRow(rows, func() error {
+			m, err := scanLoggedModel(rows)
+			if err == nil {
+				page.Models = append(page.Models, m)
+			}
+			return err
+		})
+		if err != nil || len(page.Models) == 0 {
+			return err
+		}
+		if len(page.Models) > size {
+			page.Models = page.Models[:size]
+			page.NextPageToken = newLMPageToken(q, offset+size).encode()
+		}
+		return s.loadModelData(ctx, tx, page.Models)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
