@@ -32,3 +32,15 @@ func TestConformanceNoSync(t *testing.T) {
 		return s
 	})
 }
+
+// TestLoggedModelsConformance runs the shared logged-model suite with
+// MLflow's file-store rules.
+func TestLoggedModelsConformance(t *testing.T) {
+	storetest.RunLoggedModels(t, func(t *testing.T) storetest.LMStore {
+		s, err := Open(context.Background(), t.TempDir(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, storetest.Options{})
+}

@@ -1,0 +1,56 @@
+package sqlstore_test
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/mlrun-go/mlrun/sqlstore"
+	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/storetest"
+)
+
+// TestLoggedModelsConformance runs the shared logged-model suite against
+// an MLflow 3.17.2 database, with MLflow's SQL-store rules.
+func TestLoggedModelsConformance(t *testing.T) {
+	storetest.RunLoggedModels(t, func(t *testing.T) storetest.LMStore {
+		s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "mlflow.db"),
+			&sqlstore.Options{MLflowVersion: "3.17.2", ArtifactRoot: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.HasLoggedModels() {
+			t.Fatal("an MLflow 3.17.2 database has no logged models")
+		}
+		return s
+	}, storetest.Options{Metrics: store.SQLMetrics})
+}
+
+// TestNoLoggedModelsOn2 checks that a 2.22.5 database (no logged-model
+// tables) says so: HasLoggedModels is false, store.AsLoggedModels refuses
+// it, and every method fails with store.ErrInvalidState.
+func TestNoLoggedModelsOn2(t *testing.T) {
+	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "mlflow.db"), &sqlstore.Options{MLflowVersion: "2.22.5", ArtifactRoot: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.HasLoggedModels() {
+		t.Fatal("HasLoggedModels on a 2.22.5 schema")
+	}
+	if _, ok := store.AsLoggedModels(s); ok {
+		t.Fatal("store.AsLoggedModels accepts a 2.22.5 schema")
+	}
+	id := store.NewLoggedModelID()
+	_, err1 := s.CreateLoggedModel(ctx, store.CreateLoggedModelRequest{Name: "m"})
+	_, err2 := s.GetLoggedModel(ctx, id)
+	_, err3 := s.SearchLoggedModels(ctx, store.LoggedModelQuery{ExperimentIDs: []string{"0"}})
+	err4 := s.LogOutputs(ctx, store.NewRunID(), nil)
+	_, err5 := s.GetRunOutputs(ctx, store.NewRunID())
+	err6 := s.SetLoggedModelTags(ctx, id, nil)
+	for i, err := range []error{err1, err2, err3, err4, err5, err6} {
+		if !errors.Is(err, store.ErrInvalidState) {
+			t.Errorf("call %d: %v, want ErrInvalidState", i+1, err)
+		}
+	}
+}
