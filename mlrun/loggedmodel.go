@@ -25,9 +25,9 @@ type ModelLayout int
 // Model layouts.
 const (
 	// LayoutAuto (the default) means LayoutMLflow3 when the store has
-	// MLflow 3 logged models (store.LoggedModels: the file store) and the
-	// client targets MLflow 3 (the default; see WithMLflowVersion), else
-	// LayoutMLflow2. The environment variable MLRUN_MODEL_LAYOUT
+	// MLflow 3 logged models (store.AsLoggedModels: the file store, and a
+	// SQLite store in an MLflow 3 schema) and the client targets MLflow 3
+	// (the default; see WithMLflowVersion), else LayoutMLflow2. The environment variable MLRUN_MODEL_LAYOUT
 	// ("mlflow2"/"2" or "mlflow3"/"3") overrides the default, not the
 	// options (see Client.ModelLayout).
 	LayoutAuto ModelLayout = iota
@@ -39,8 +39,9 @@ const (
 	// as MLflow 3's log_model does: the model entity with its params and
 	// tags, its files under <experiment>/models/<model_id>/artifacts, and
 	// a run output linking it to the run. MLflow 2.x cannot read it: its
-	// UI dataset summary (_search_datasets) fails on an experiment that
-	// holds logged models.
+	// UI dataset summary (_search_datasets) fails on an experiment of a
+	// file store that holds logged models, and an MLflow 2.22.5 SQLite
+	// schema has no tables for them.
 	LayoutMLflow3
 )
 
@@ -110,9 +111,10 @@ func (c *Client) mlflowVersion() string {
 // WithModelLayout if given, else the major version of WithMLflowVersion if
 // given, else MLRUN_MODEL_LAYOUT if set, else that of DefaultMLflowVersion
 // (MLflow 3). LayoutMLflow3 falls back to LayoutMLflow2 on a store without
-// MLflow 3 logged models (the SQLite store).
+// MLflow 3 logged models (store.AsLoggedModels): a SQLite database in the
+// MLflow 2.22.5 schema.
 func (c *Client) ModelLayout() ModelLayout {
-	_, hasLM := c.store.(store.LoggedModels)
+	_, hasLM := store.AsLoggedModels(c.store)
 	layout := c.models.layout
 	env := strings.ToLower(strings.TrimSpace(os.Getenv(EnvModelLayout)))
 	switch {
@@ -135,10 +137,10 @@ func (c *Client) ModelLayout() ModelLayout {
 	return layout
 }
 
-// LoggedModels returns the store's MLflow 3 logged models, if its backend
-// has them (the file store does).
+// LoggedModels returns the store's MLflow 3 logged models, if it has them:
+// a file store does, and a SQLite store in an MLflow 3 schema.
 func (c *Client) LoggedModels() (store.LoggedModels, error) {
-	lms, ok := c.store.(store.LoggedModels)
+	lms, ok := store.AsLoggedModels(c.store)
 	if !ok {
 		return nil, store.InvalidStatef("the store at %q has no MLflow 3 logged models", c.uri)
 	}
@@ -459,7 +461,7 @@ func linkModelVersion(ctx context.Context, lms store.LoggedModels, modelID, name
 // whose source run is run_id, the one logged at the largest step if
 // several), as mlflow.register_model does.
 func (c *Client) loggedModelForRunPath(ctx context.Context, run *store.Run, path string) (*store.LoggedModel, error) {
-	lms, ok := c.store.(store.LoggedModels)
+	lms, ok := store.AsLoggedModels(c.store)
 	if !ok || path == "" || strings.Contains(path, "/") {
 		return nil, nil
 	}

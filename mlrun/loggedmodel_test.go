@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mlrun-go/mlrun/mlrun"
+	"github.com/mlrun-go/mlrun/sqlstore"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -38,12 +39,70 @@ func TestModelLayoutSelection(t *testing.T) {
 	}
 }
 
-// TestLogModelMLflow3 is Run.LogModel in the MLflow 3 layout end to end:
-// the logged model, its run output, MLmodel, registration by models:/<id>
-// and by runs:/<run>/<name>, and URI resolution.
+// openSQLiteTemp opens a client on a new SQLite database of the given
+// MLflow version ("" for the default).
+func openSQLiteTemp(t *testing.T, version string, opts ...mlrun.Option) *mlrun.Client {
+	t.Helper()
+	dir := t.TempDir()
+	if version != "" {
+		s, err := sqlstore.Open(context.Background(), filepath.Join(dir, "mlflow.db"), &sqlstore.Options{MLflowVersion: version, ArtifactRoot: filepath.Join(dir, "mlruns")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	c, err := mlrun.Open(context.Background(), append([]mlrun.Option{mlrun.WithTrackingURI("sqlite:///" + filepath.Join(dir, "mlflow.db"))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestModelLayoutSQLite checks that a SQLite store gets the MLflow 3 layout
+// when its schema has logged models (3.17.2) and the MLflow 2 layout when
+// it has not (2.22.5), whatever version the client targets.
+func TestModelLayoutSQLite(t *testing.T) {
+	t.Setenv(mlrun.EnvModelLayout, "")
+	if got := openSQLiteTemp(t, "").ModelLayout(); got != mlrun.LayoutMLflow3 {
+		t.Errorf("new SQLite store: %v, want mlflow3", got)
+	}
+	if got := openSQLiteTemp(t, "3.17.2").ModelLayout(); got != mlrun.LayoutMLflow3 {
+		t.Errorf("3.17.2 SQLite store: %v, want mlflow3", got)
+	}
+	c := openSQLiteTemp(t, "2.22.5")
+	if got := c.ModelLayout(); got != mlrun.LayoutMLflow2 {
+		t.Errorf("2.22.5 SQLite store: %v, want mlflow2", got)
+	}
+	if _, err := c.LoggedModels(); !errors.Is(err, store.ErrInvalidState) {
+		t.Errorf("LoggedModels on 2.22.5: %v", err)
+	}
+	if got := openSQLiteTemp(t, "2.22.5", mlrun.WithModelLayout(mlrun.LayoutMLflow3)).ModelLayout(); got != mlrun.LayoutMLflow2 {
+		t.Errorf("2.22.5 SQLite store with LayoutMLflow3: %v, want mlflow2", got)
+	}
+}
+
+// TestLogModelMLflow3 is Run.LogModel in the MLflow 3 layout end to end,
+// on a file store and on a SQLite store: the logged model, its run output,
+// MLmodel, registration by models:/<id> and by runs:/<run>/<name>, and URI
+// resolution.
 func TestLogModelMLflow3(t *testing.T) {
+	t.Run("file", func(t *testing.T) {
+		c, _ := openTemp(t, mlrun.WithModelLayout(mlrun.LayoutMLflow3))
+		testLogModelMLflow3(t, c, true)
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		// MLflow's SQL registry has no model_id column: versions read
+		// without it.
+		testLogModelMLflow3(t, openSQLiteTemp(t, "3.17.2"), false)
+	})
+}
+
+func testLogModelMLflow3(t *testing.T, c *mlrun.Client, versionModelID bool) {
 	ctx := context.Background()
-	c, _ := openTemp(t, mlrun.WithModelLayout(mlrun.LayoutMLflow3))
+	if c.ModelLayout() != mlrun.LayoutMLflow3 {
+		t.Fatalf("layout %v", c.ModelLayout())
+	}
 	run, err := c.StartRun(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -109,8 +168,12 @@ func TestLogModelMLflow3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mv.ModelID != lm.ModelID || mv.Source != lm.URI || mv.RunID != run.ID() || mv.StorageLocation != got.ArtifactLocation ||
-		mv2.ModelID != lm2.ModelID || mv2.Source != lm2.URI {
+	wantID, wantID2 := lm.ModelID, lm2.ModelID
+	if !versionModelID {
+		wantID, wantID2 = "", ""
+	}
+	if mv.ModelID != wantID || mv.Source != lm.URI || mv.RunID != run.ID() || mv.StorageLocation != got.ArtifactLocation ||
+		mv2.ModelID != wantID2 || mv2.Source != lm2.URI {
 		t.Errorf("versions %+v %+v", mv, mv2)
 	}
 	if _, err := c.RegisterModel(ctx, lm.URI, "reg"); err != nil {
