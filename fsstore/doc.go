@@ -61,16 +61,20 @@
 //     at a page boundary, which no write crosses but in its first line.
 //     (So, as with one write per line, a kill can only tear a line that
 //     straddles a page boundary, if it comes while that line is being
-//     copied; seen on tmpfs. The line was never acknowledged, but it stays
-//     at the end of the file: readers take it for a point if it parses,
-//     and the next append is glued to it.) A metric file is never empty:
-//     a new file is created with its first lines by hard-linking a
-//     complete temporary file (MLflow rejects empty metric files). Appends
-//     are not fsynced. The metric files last appended to are kept open (a
-//     bounded number per Store, closed by Close), each use checked by a
-//     stat that the path still names the open file; every append also
-//     stats the run's meta.yaml, so a run deleted or removed by another
-//     process is refused.
+//     copied; seen on tmpfs. The line was never acknowledged. Readers
+//     skip it if it does not parse (MLflow fails on it) and take it for
+//     a point if it does (as MLflow does). Before a process first appends
+//     to a metric file, of a run or of a logged model, and whenever the
+//     file grew behind its back, it checks that the file ends with '\n',
+//     and if not cuts the torn line off, under the run's (or model's)
+//     lock, so that new lines are never glued to it.) A metric file is
+//     never empty: a new file is created with its first lines by
+//     hard-linking a complete temporary file (MLflow rejects empty metric
+//     files). Appends are not fsynced. The metric files last appended to
+//     are kept open (a bounded number per Store, closed by Close), each
+//     use checked by a stat that the path still names the open file;
+//     every append also stats the run's meta.yaml, so a run deleted or
+//     removed by another process is refused.
 //   - New experiment, run, dataset and input directories become visible
 //     complete, by rename. A run directory without meta.yaml breaks
 //     MLflow's dataset listing (_search_datasets), and one without

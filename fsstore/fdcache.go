@@ -1,9 +1,11 @@
 package fsstore
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 )
 
 // maxOpenMetricFiles bounds the metric files a Store keeps open (see
@@ -20,9 +22,15 @@ type fileKey struct{ dir, key string }
 type metricFile struct {
 	key  fileKey
 	path string   // metricPath(key.dir, key.key)
-	f    *os.File // O_WRONLY|O_APPEND
+	f    *os.File // O_RDWR|O_APPEND (read to check its last line, see checkTail)
 	id   fileID   // the identity of f (device and inode)
-	size int64    // f's size when opened
+	size int64    // f's size when opened, after any repair of its tail
+
+	// end is the size f had after this process last appended through it
+	// (or opened it). A file found at another size was appended to by
+	// someone else, who may have been killed mid-line: its tail is checked
+	// again before the next append (see appendMetric).
+	end atomic.Int64
 
 	// Guarded by fdCache.mu.
 	refs       int  // users, plus one while in the cache
@@ -168,24 +176,29 @@ func closeFiles(fs []*metricFile) {
 	}
 }
 
-// openMetricFile opens an existing metric file for appending and caches
+// openMetricFile opens an existing metric file for appending, cuts off a
+// torn final line under the lock taken by lock (see checkTail), and caches
 // it. The caller must release the result. Running out of file descriptors
 // empties the cache and tries once more.
-func (s *Store) openMetricFile(k fileKey, path string) (*metricFile, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+func (s *Store) openMetricFile(ctx context.Context, k fileKey, path string, lock lockFunc) (*metricFile, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 	if err != nil && isTooManyFiles(err) {
 		s.files.dropAll()
-		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 	}
 	if err != nil {
 		return nil, err
 	}
 	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
+	if err == nil {
+		var size int64
+		if size, err = checkTail(ctx, f, info.Size(), lock); err == nil {
+			mf := &metricFile{key: k, path: path, f: f, id: fileIDOf(info), size: size, refs: 1}
+			mf.end.Store(size)
+			s.files.add(mf)
+			return mf, nil
+		}
 	}
-	mf := &metricFile{key: k, path: path, f: f, id: fileIDOf(info), size: info.Size(), refs: 1}
-	s.files.add(mf)
-	return mf, nil
+	f.Close()
+	return nil, err
 }

@@ -627,9 +627,10 @@ func (s *Store) LogLoggedModelMetrics(ctx context.Context, modelID string, metri
 func (s *Store) appendModelMetric(ctx context.Context, modelDir, key string, lines []byte) error {
 	path := filepath.Join(modelDir, metricsDir, filepath.FromSlash(key))
 	for range 4 {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 		if err == nil {
-			_, err = f.Write(lines)
+			// Cut off a line torn by a writer killed mid-append first.
+			err = appendChecked(ctx, f, lines, func(ctx context.Context) (func(), error) { return s.lockModel(ctx, modelDir) })
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}

@@ -120,8 +120,9 @@ const maxPooledLineBuf = 256 << 10
 // appendMetrics appends one line per point to metrics/<key>, keys in the
 // order of their first point, the lines of a key in the order given, each
 // key's lines in as few write(2) calls as whole lines allow (see
-// appendMetric).
-func (s *Store) appendMetrics(ctx context.Context, loc runLoc, metrics []store.Metric) error {
+// appendMetric). lock takes the run's lock (held, if the caller holds it),
+// needed only to repair a torn final line (see checkTail).
+func (s *Store) appendMetrics(ctx context.Context, loc runLoc, metrics []store.Metric, lock lockFunc) error {
 	if len(metrics) == 0 {
 		return nil
 	}
@@ -143,7 +144,7 @@ func (s *Store) appendMetrics(ctx context.Context, loc runLoc, metrics []store.M
 	}
 	if single { // LogMetric, and most batches
 		buf = formatMetricLines(buf, metrics, nil)
-		return s.appendMetric(ctx, loc, key, buf)
+		return s.appendMetric(ctx, loc, key, buf, lock)
 	}
 
 	// Group the points by key, keys in order of first appearance: group
@@ -194,7 +195,7 @@ func (s *Store) appendMetrics(ctx context.Context, loc runLoc, metrics []store.M
 	}
 	for g, k := range keys {
 		buf = formatMetricLines(buf[:0], metrics, order[start[g]:start[g+1]])
-		if err := s.appendMetric(ctx, loc, k, buf); err != nil {
+		if err := s.appendMetric(ctx, loc, k, buf, lock); err != nil {
 			return err
 		}
 	}
@@ -220,16 +221,31 @@ func (s *Store) appendMetrics(ctx context.Context, loc runLoc, metrics []store.M
 //     sees an empty metric file, which MLflow rejects ("No data found"),
 //     not even after a power failure. If another writer created the file
 //     first, the link fails and the lines are appended.
+//   - Before the first append through a descriptor, and whenever the file
+//     was appended to by someone else since this process last did (its
+//     size is not where our last append left it), the file's last byte is
+//     checked: a file that does not end with '\n' ends with a line torn
+//     by a writer killed mid-write, which is cut off under the run lock
+//     (taken by lock) before appending, so that the new lines are not
+//     glued to it (see checkTail).
 //
 // Appends are not fsynced: after a power failure the last lines may be
 // missing. See writeLines for why appended lines are whole.
-func (s *Store) appendMetric(ctx context.Context, loc runLoc, key string, lines []byte) error {
+func (s *Store) appendMetric(ctx context.Context, loc runLoc, key string, lines []byte, lock lockFunc) error {
 	k := fileKey{dir: loc.dir, key: key}
 	for range 4 {
 		if f := s.files.get(k); f != nil {
 			id, size, err := statFile(f.path)
 			if err == nil && id == f.id {
-				err = writeLines(f.f, lines, size)
+				if size != f.end.Load() { // appended to by others
+					size, err = checkTail(ctx, f.f, size, lock)
+				}
+				if err == nil {
+					err = writeLines(f.f, lines, size)
+				}
+				if err == nil {
+					f.end.Store(size + int64(len(lines)))
+				}
 				s.files.release(f)
 				if err != nil {
 					return fmt.Errorf("fsstore: log metric %q: %w", key, err)
@@ -241,9 +257,12 @@ func (s *Store) appendMetric(ctx context.Context, loc runLoc, key string, lines 
 			s.files.release(f)
 		}
 		path := metricPath(loc.dir, key)
-		f, err := s.openMetricFile(k, path)
+		f, err := s.openMetricFile(ctx, k, path, lock)
 		if err == nil {
 			err = writeLines(f.f, lines, f.size)
+			if err == nil {
+				f.end.Store(f.size + int64(len(lines)))
+			}
 			s.files.release(f)
 			if err != nil {
 				return fmt.Errorf("fsstore: log metric %q: %w", key, err)
@@ -362,7 +381,10 @@ func chunkLen(lines []byte, end int64) int {
 // dataset-linked metrics. (MLflow's own FileStore reads the step of a
 // 5-field line as 0, which is a bug; migrate-filestore and this reader take
 // the third field.) A final line without its newline that does not parse
-// is a write torn by a crash, never acknowledged, and is ignored. Any other
+// is a write torn by a crash, never acknowledged, and is ignored (the next
+// append through fsstore cuts it off, see checkTail); one that parses is
+// read as a point, as MLflow reads it (Python's readlines() keeps a last
+// line without '\n'; MLflow fails on one that does not parse). Any other
 // bad line is ErrCorrupt, naming the file.
 func parseMetricFile(path, key string, data []byte) ([]store.Metric, error) {
 	var out []store.Metric

@@ -561,7 +561,11 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 			return err
 		}
 	}
-	if err := s.appendMetrics(ctx, loc, metrics); err != nil {
+	lock := held
+	if !needLock {
+		lock = func(ctx context.Context) (func(), error) { return s.lockRun(ctx, loc.dir) }
+	}
+	if err := s.appendMetrics(ctx, loc, metrics, lock); err != nil {
 		return err
 	}
 	for _, t := range tags {

@@ -3,6 +3,7 @@ package fsstore
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -587,13 +588,55 @@ func TestCrashSIGKILL(t *testing.T) {
 	}
 	t.Logf("%d trials, %d runs, %d experiments acknowledged", trials, len(acks), len(exps))
 
-	// MLflow itself reads the battered store, when available.
-	{
-		for _, py := range mlflowPythons(t) {
-			cmd := exec.Command(py, filepath.Join("testdata", "mlflow_read.py"), root)
-			cmd.Env = append(os.Environ(), "MLFLOW_ALLOW_FILE_STORE=true")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("%s cannot read the store after crashes: %v\n%s", py, err, out)
+	// A new process logs once more to every metric of every run, cutting
+	// off any line torn by a kill (checkTail) instead of gluing to it.
+	const lastStep = 1_000_000
+	s := openAt(t, root, nil)
+	torn := 0
+	for run := range acks {
+		loc, err := s.locateRun(run)
+		mustNil(t, err, "locateRun")
+		var ms []store.Metric
+		for _, key := range []string{"m", "k/0", "k/1", "k/2", "k/3"} {
+			b, err := os.ReadFile(metricPath(loc.dir, key))
+			if err != nil && key != "m" {
+				continue // never logged
+			}
+			if len(b) > 0 && b[len(b)-1] != '\n' {
+				torn++
+				t.Logf("run %s: %s: torn final line %q", run, key, b[bytes.LastIndexByte(b, '\n')+1:])
+			}
+			ms = append(ms, store.Metric{Key: key, Value: lastStep, Timestamp: lastStep, Step: lastStep})
+		}
+		mustNil(t, s.LogBatch(bg, run, ms, nil, nil), "LogBatch after the kills")
+		acks[run].steps = append(acks[run].steps, lastStep)
+	}
+	mustNil(t, s.Close(), "Close")
+	t.Logf("%d torn final lines cut off", torn)
+
+	// MLflow itself reads the battered store, and every acknowledged
+	// point, when available.
+	for _, py := range mlflowPythons(t) {
+		cmd := exec.Command(py, filepath.Join("testdata", "mlflow_read.py"), root)
+		cmd.Env = append(os.Environ(), "MLFLOW_ALLOW_FILE_STORE=true")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Errorf("%s cannot read the store after crashes: %v\n%s", py, err, out)
+			continue
+		}
+		var ps pyStore
+		mustNil(t, json.Unmarshal(out, &ps), "mlflow_read.py output")
+		for run, a := range acks {
+			have := map[int64]bool{}
+			for _, p := range ps.Runs[run].History["m"] {
+				if st, ok := p[2].(float64); ok {
+					have[int64(st)] = true
+				}
+			}
+			for _, i := range a.steps {
+				if !have[int64(i)] {
+					t.Fatalf("%s: run %s: acknowledged point %d missing", py, run, i)
+				}
 			}
 		}
 	}
@@ -696,7 +739,10 @@ func helperCrashBatch(s *Store) {
 // that every acknowledged point is present once and that no line is
 // garbled, but for a torn final line at a page boundary, which a kill can
 // leave with any number of lines per write(2) (see writeLines), and which
-// is cut off before the next process appends. It runs in the temporary
+// the next process cuts off before it appends (checkTail): the next trial,
+// or, after the last trial on a run, one more batch logged by the test
+// (finishRun), after which no line is torn or garbled and, after the last
+// trial, MLflow reads every acknowledged point. It runs in the temporary
 // directory and, on Linux, in tmpfs (/dev/shm), where a SIGKILL does cut
 // a write(2) short at a page boundary (ext4 on some kernels finishes
 // every write). 15 trials each (6 with -short; FSSTORE_CRASH_TRIALS
@@ -731,6 +777,76 @@ func testCrashSIGKILLBatch(t *testing.T, dir string) {
 	var run string
 	var acked map[int64]bool // first steps of the run's acknowledged batches
 	batches, torn := 0, 0
+	tornKeys := map[string]bool{} // keys of run left with a torn final line
+	// finishRun logs one more point to every key of run, as a new process
+	// after the last kill, and checks that every file then ends with a
+	// whole line, that the store reads every acknowledged point and, after
+	// the last trial, that MLflow does.
+	finishRun := func(trial int) {
+		t.Helper()
+		step := int64(trial*10_000_000 + 9_000_000)
+		s := openAt(t, root, nil)
+		defer s.Close()
+		want := map[int64]bool{}
+		var extra []store.Metric
+		for i, key := range keys {
+			st := step + int64(i)
+			extra = append(extra, store.Metric{Key: key, Value: float64(st), Timestamp: 1714000000000, Step: st})
+			want[st] = true
+		}
+		mustNil(t, s.LogBatch(bg, run, extra, nil, nil), "LogBatch after the kills")
+		loc, err := s.locateRun(run)
+		mustNil(t, err, "locateRun")
+		for first := range acked {
+			for j := range int64(1000) {
+				want[first+j] = true
+			}
+		}
+		have := map[int64]bool{}
+		for _, key := range keys {
+			b, err := os.ReadFile(metricPath(loc.dir, key))
+			mustNil(t, err, "read metric file")
+			if len(b) == 0 || b[len(b)-1] != '\n' {
+				t.Fatalf("trial %d: %s after one more append: ends with %q", trial, key, b[max(0, len(b)-40):])
+			}
+			h, err := s.GetMetricHistory(bg, run, key)
+			mustNil(t, err, "GetMetricHistory after the kills")
+			for _, m := range h {
+				if m.Value != float64(m.Step) || m.Timestamp != 1714000000000 || have[m.Step] {
+					t.Fatalf("trial %d: %s: garbled or duplicate point %+v after the kills (torn keys %v)", trial, key, m, tornKeys)
+				}
+				have[m.Step] = true
+			}
+		}
+		for st := range want {
+			if !have[st] {
+				t.Fatalf("trial %d: acknowledged point %d missing after the kills", trial, st)
+			}
+		}
+		clear(tornKeys)
+		if trial != trials-1 {
+			return
+		}
+		for py, hs := range mlflowHistories(t, root, run, keys...) {
+			seen := map[int64]bool{}
+			for key, lines := range hs {
+				for _, l := range lines {
+					var ts, st int64
+					var v float64
+					if _, err := fmt.Sscanf(l, "%d %g %d", &ts, &v, &st); err != nil || v != float64(st) || seen[st] {
+						t.Fatalf("%s: %s: garbled or duplicate point %q", py, key, l)
+					}
+					seen[st] = true
+				}
+			}
+			for st := range want {
+				if !seen[st] {
+					t.Fatalf("%s: acknowledged point %d missing", py, st)
+				}
+			}
+			t.Logf("%s reads all %d acknowledged points", py, len(want))
+		}
+	}
 	for trial := range trials {
 		if trial%3 == 0 {
 			s := openAt(t, root, nil)
@@ -777,27 +893,33 @@ func testCrashSIGKILLBatch(t *testing.T, dir string) {
 		have := map[int64]bool{}
 		for _, key := range keys {
 			path := metricPath(loc.dir, key)
+			var tail []byte
 			if b, err := os.ReadFile(path); err == nil && len(b) > 0 && b[len(b)-1] != '\n' {
 				// A line straddling a page boundary, cut there by the
 				// kill while being copied (see writeLines): possible
 				// with one write(2) per line too, and never
-				// acknowledged. Readers may take it for a 2-field line,
-				// and the next append would be glued to it, so cut it
-				// off; anything else is a bug.
+				// acknowledged. Readers skip it, or take it for a
+				// 2-field line if it parses; the next process to
+				// append cuts it off (checkTail) rather than gluing
+				// its lines to it, which the next trial (or
+				// finishRun) checks. Anything else is a bug.
 				torn++
-				tail := b[bytes.LastIndexByte(b, '\n')+1:]
+				tail = b[bytes.LastIndexByte(b, '\n')+1:]
 				t.Logf("trial %d: %s: torn final line %q at offset %d", trial, key, tail, len(b))
 				if len(b)%pageSize != 0 {
 					t.Fatalf("trial %d: %s: torn final line %q not at a page boundary (size %d)", trial, key, tail, len(b))
 				}
-				mustNil(t, os.Truncate(path, int64(len(b)-len(tail))), "truncate")
+				tornKeys[key] = true
 			}
 			h, err := s.GetMetricHistory(bg, run, key)
 			if err != nil {
 				t.Fatalf("trial %d: history of %s: %v", trial, key, err)
 			}
-			for _, m := range h {
+			for i, m := range h {
 				if m.Value != float64(m.Step) || m.Timestamp != 1714000000000 || have[m.Step] {
+					if tail != nil && i == len(h)-1 {
+						continue // the torn line, read as a 2- or 3-field line
+					}
 					t.Fatalf("trial %d: %s: garbled or duplicate point %+v", trial, key, m)
 				}
 				have[m.Step] = true
@@ -811,6 +933,9 @@ func testCrashSIGKILLBatch(t *testing.T, dir string) {
 			}
 		}
 		mustNil(t, s.Close(), "Close")
+		if trial%3 == 2 || trial == trials-1 {
+			finishRun(trial)
+		}
 	}
 	t.Logf("%d trials, %d batches acknowledged, %d torn final lines", trials, batches, torn)
 	checkLayout(t, root)
