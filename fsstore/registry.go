@@ -500,6 +500,23 @@ func (s *Store) writeKVFile(ctx context.Context, dir, sub, key, value string) er
 	return s.writeFile(ctx, filepath.Join(dir, sub, filepath.FromSlash(key)), dir, []byte(value), lazy)
 }
 
+// removeFile removes a tag or alias file; a missing one is no error.
+func removeFile(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("fsstore: %w", err)
+	}
+	return nil
+}
+
+// removeKVFile removes a tag file of model st (or of one of its versions)
+// and touches the model.
+func (s *Store) removeKVFile(ctx context.Context, st *modelState, path string) error {
+	if err := removeFile(path); err != nil {
+		return err
+	}
+	return s.touch(ctx, st, s.now())
+}
+
 // lockedModel takes the registry lock and loads a model.
 func (s *Store) lockedModel(ctx context.Context, name string) (*modelState, func(), error) {
 	unlock, err := s.lockRegistry(ctx)
@@ -512,6 +529,55 @@ func (s *Store) lockedModel(ctx context.Context, name string) (*modelState, func
 		return nil, nil, err
 	}
 	return st, unlock, nil
+}
+
+// firstErr returns the first non-nil error of errs.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateModel is a registry operation that modifies model name: it enters
+// the store, returns the first failed check (the caller's validations, in
+// order), then runs fn on the model loaded under the registry lock.
+func (s *Store) updateModel(ctx context.Context, name string, checks []error, fn func(st *modelState) error) error {
+	leave, err := s.registryOp(ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	if err := firstErr(checks...); err != nil {
+		return err
+	}
+	st, unlock, err := s.lockedModel(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return fn(st)
+}
+
+// updateVersion is updateModel for a live version of model name (see
+// versionOp, which validates name after the checks).
+func (s *Store) updateVersion(ctx context.Context, name string, version int64, checks []error, fn func(st *modelState, vs *versionState) error) error {
+	leave, err := s.registryOp(ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	if err := firstErr(checks...); err != nil {
+		return err
+	}
+	st, vs, unlock, err := s.versionOp(ctx, name, version)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return fn(st, vs)
 }
 
 // ---- registered models ----
@@ -582,52 +648,40 @@ func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*store.Reg
 
 // UpdateRegisteredModel implements store.Registry.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*store.RegisteredModel, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	st, unlock, err := s.lockedModel(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	st.meta.Description = &description
-	if err := s.touch(ctx, st, s.now()); err != nil {
-		return nil, err
-	}
-	return st.rm(), nil
+	var rm *store.RegisteredModel
+	err := s.updateModel(ctx, name, []error{store.ValidateRegisteredModelName(name)}, func(st *modelState) error {
+		st.meta.Description = &description
+		if err := s.touch(ctx, st, s.now()); err != nil {
+			return err
+		}
+		rm = st.rm()
+		return nil
+	})
+	return rm, err
 }
 
 // RenameRegisteredModel implements store.Registry. The model is published
 // complete under the new name (versions renamed, tags and aliases kept),
 // then the old directory is removed.
 func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string) (*store.RegisteredModel, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	if err := store.ValidateRegisteredModelName(newName); err != nil {
-		return nil, err
-	}
-	st, unlock, err := s.lockedModel(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
+	var rm *store.RegisteredModel
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegisteredModelName(newName)}
+	err := s.updateModel(ctx, name, checks, func(st *modelState) (err error) {
+		rm, err = s.renameModel(ctx, st, name, newName)
+		return err
+	})
+	return rm, err
+}
+
+// renameModel does RenameRegisteredModel on st, model name loaded under
+// the registry lock.
+func (s *Store) renameModel(ctx context.Context, st *modelState, name, newName string) (*store.RegisteredModel, error) {
 	if name == newName {
 		return st.rm(), nil
 	}
 	now := s.now()
 	st.meta.Name, st.meta.Updated = newName, now
-	err = s.publishRegistryDir(ctx, s.modelDir(newName), func(dir string) error {
+	err := s.publishRegistryDir(ctx, s.modelDir(newName), func(dir string) error {
 		for k, v := range st.tags {
 			if err := s.writeKVFile(ctx, dir, tagsDir, k, v); err != nil {
 				return err
@@ -743,20 +797,9 @@ func (s *Store) removeModelDir(dir string) error {
 
 // DeleteRegisteredModel implements store.Registry.
 func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	st, unlock, err := s.lockedModel(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return s.removeModelDir(st.dir)
+	return s.updateModel(ctx, name, []error{store.ValidateRegisteredModelName(name)}, func(st *modelState) error {
+		return s.removeModelDir(st.dir)
+	})
 }
 
 // allModels loads every registered model.
@@ -802,72 +845,41 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredMo
 
 // SetRegisteredModelTag implements store.Registry.
 func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, tag store.Tag) error {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	if err := store.ValidateRegistryTag(tag); err != nil {
-		return err
-	}
-	st, unlock, err := s.lockedModel(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if err := s.writeKVFile(ctx, st.dir, tagsDir, tag.Key, tag.Value); err != nil {
-		return err
-	}
-	return s.touch(ctx, st, s.now())
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(tag)}
+	return s.updateModel(ctx, name, checks, func(st *modelState) error {
+		if err := s.writeKVFile(ctx, st.dir, tagsDir, tag.Key, tag.Value); err != nil {
+			return err
+		}
+		return s.touch(ctx, st, s.now())
+	})
 }
 
 // DeleteRegisteredModelTag implements store.Registry.
 func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) error {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	if err := store.ValidateRegistryTag(store.Tag{Key: key}); err != nil {
-		return err
-	}
-	st, unlock, err := s.lockedModel(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if _, ok := st.tags[key]; !ok {
-		return nil
-	}
-	if err := os.Remove(filepath.Join(st.dir, tagsDir, filepath.FromSlash(key))); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("fsstore: %w", err)
-	}
-	return s.touch(ctx, st, s.now())
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(store.Tag{Key: key})}
+	return s.updateModel(ctx, name, checks, func(st *modelState) error {
+		if _, ok := st.tags[key]; !ok {
+			return nil
+		}
+		return s.removeKVFile(ctx, st, filepath.Join(st.dir, tagsDir, filepath.FromSlash(key)))
+	})
 }
 
 // ---- model versions ----
 
 // CreateModelVersion implements store.Registry.
 func (s *Store) CreateModelVersion(ctx context.Context, req store.CreateModelVersionRequest) (*store.ModelVersion, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	if err := store.ValidateCreateModelVersion(req); err != nil {
-		return nil, err
-	}
-	st, unlock, err := s.lockedModel(ctx, req.Name)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
+	var mv *store.ModelVersion
+	err := s.updateModel(ctx, req.Name, []error{store.ValidateCreateModelVersion(req)}, func(st *modelState) (err error) {
+		mv, err = s.createVersion(ctx, st, req)
+		return err
+	})
+	return mv, err
+}
+
+// createVersion does CreateModelVersion on st, loaded under the registry
+// lock.
+func (s *Store) createVersion(ctx context.Context, st *modelState, req store.CreateModelVersionRequest) (*store.ModelVersion, error) {
 	var next int64 = 1
 	if n := len(st.versions); n > 0 {
 		next = st.versions[n-1].meta.Version + 1
@@ -884,7 +896,7 @@ func (s *Store) CreateModelVersion(ctx context.Context, req store.CreateModelVer
 		Storage: strPtr(storage), ModelID: strPtr(req.ModelID),
 	}
 	vdir := filepath.Join(st.dir, versionDirName(next))
-	err = s.publishRegistryDir(ctx, vdir, func(dir string) error {
+	err := s.publishRegistryDir(ctx, vdir, func(dir string) error {
 		for _, t := range req.Tags {
 			if err := s.writeKVFile(ctx, dir, tagsDir, t.Key, t.Value); err != nil {
 				return err
@@ -963,51 +975,38 @@ func (s *Store) versionOp(ctx context.Context, name string, version int64) (*mod
 
 // UpdateModelVersion implements store.Registry.
 func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int64, description string) (*store.ModelVersion, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	st, vs, unlock, err := s.versionOp(ctx, name, version)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	vs.meta.Description = &description
-	vs.meta.Updated = s.now()
-	if err := s.writeMVMeta(ctx, vs); err != nil {
-		return nil, err
-	}
-	return st.mv(vs), nil
+	var mv *store.ModelVersion
+	err := s.updateVersion(ctx, name, version, nil, func(st *modelState, vs *versionState) error {
+		vs.meta.Description = &description
+		vs.meta.Updated = s.now()
+		if err := s.writeMVMeta(ctx, vs); err != nil {
+			return err
+		}
+		mv = st.mv(vs)
+		return nil
+	})
+	return mv, err
 }
 
 // DeleteModelVersion implements store.Registry.
 func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int64) error {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	st, vs, unlock, err := s.versionOp(ctx, name, version)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	now := s.now()
-	vs.meta.Stage, vs.meta.Updated = store.StageDeletedInternal, now
-	if err := s.writeMVMeta(ctx, vs); err != nil {
-		return err
-	}
-	want := strconv.FormatInt(version, 10)
-	for a, raw := range st.aliases {
-		if raw == want {
-			if err := os.Remove(filepath.Join(st.dir, aliasesDir, a)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("fsstore: %w", err)
-			}
-			delete(st.aliases, a)
+	return s.updateVersion(ctx, name, version, nil, func(st *modelState, vs *versionState) error {
+		now := s.now()
+		vs.meta.Stage, vs.meta.Updated = store.StageDeletedInternal, now
+		if err := s.writeMVMeta(ctx, vs); err != nil {
+			return err
 		}
-	}
-	return s.touch(ctx, st, now)
+		want := strconv.FormatInt(version, 10)
+		for a, raw := range st.aliases {
+			if raw == want {
+				if err := removeFile(filepath.Join(st.dir, aliasesDir, a)); err != nil {
+					return err
+				}
+				delete(st.aliases, a)
+			}
+		}
+		return s.touch(ctx, st, now)
+	})
 }
 
 // TransitionModelVersionStage implements store.Registry. With
@@ -1015,39 +1014,31 @@ func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int
 // first, under the same lock, so concurrent transitions (also from other
 // processes) leave exactly one version in the stage.
 func (s *Store) TransitionModelVersionStage(ctx context.Context, name string, version int64, stage string, archiveExisting bool) (*store.ModelVersion, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	canon, err := store.ValidateTransition(stage, archiveExisting)
-	if err != nil {
-		return nil, err
-	}
-	st, vs, unlock, err := s.versionOp(ctx, name, version)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	now := s.now()
-	if archiveExisting {
-		for _, o := range st.versions {
-			if o.meta.Version != version && o.meta.Stage == canon {
-				o.meta.Stage, o.meta.Updated = store.StageArchived, now
-				if err := s.writeMVMeta(ctx, o); err != nil {
-					return nil, err
+	canon, cerr := store.ValidateTransition(stage, archiveExisting)
+	var mv *store.ModelVersion
+	err := s.updateVersion(ctx, name, version, []error{cerr}, func(st *modelState, vs *versionState) error {
+		now := s.now()
+		if archiveExisting {
+			for _, o := range st.versions {
+				if o.meta.Version != version && o.meta.Stage == canon {
+					o.meta.Stage, o.meta.Updated = store.StageArchived, now
+					if err := s.writeMVMeta(ctx, o); err != nil {
+						return err
+					}
 				}
 			}
 		}
-	}
-	vs.meta.Stage, vs.meta.Updated = canon, now
-	if err := s.writeMVMeta(ctx, vs); err != nil {
-		return nil, err
-	}
-	if err := s.touch(ctx, st, now); err != nil {
-		return nil, err
-	}
-	return st.mv(vs), nil
+		vs.meta.Stage, vs.meta.Updated = canon, now
+		if err := s.writeMVMeta(ctx, vs); err != nil {
+			return err
+		}
+		if err := s.touch(ctx, st, now); err != nil {
+			return err
+		}
+		mv = st.mv(vs)
+		return nil
+	})
+	return mv, err
 }
 
 // GetLatestVersions implements store.Registry.
@@ -1095,106 +1086,52 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 
 // SetModelVersionTag implements store.Registry.
 func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int64, tag store.Tag) error {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	if err := store.ValidateRegistryTag(tag); err != nil {
-		return err
-	}
-	st, vs, unlock, err := s.versionOp(ctx, name, version)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if err := s.writeKVFile(ctx, vs.dir, tagsDir, tag.Key, tag.Value); err != nil {
-		return err
-	}
-	return s.touch(ctx, st, s.now())
+	return s.updateVersion(ctx, name, version, []error{store.ValidateRegistryTag(tag)}, func(st *modelState, vs *versionState) error {
+		if err := s.writeKVFile(ctx, vs.dir, tagsDir, tag.Key, tag.Value); err != nil {
+			return err
+		}
+		return s.touch(ctx, st, s.now())
+	})
 }
 
 // DeleteModelVersionTag implements store.Registry.
 func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version int64, key string) error {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	if err := store.ValidateRegistryTag(store.Tag{Key: key}); err != nil {
-		return err
-	}
-	st, vs, unlock, err := s.versionOp(ctx, name, version)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if _, ok := vs.tags[key]; !ok {
-		return nil
-	}
-	if err := os.Remove(filepath.Join(vs.dir, tagsDir, filepath.FromSlash(key))); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("fsstore: %w", err)
-	}
-	return s.touch(ctx, st, s.now())
+	return s.updateVersion(ctx, name, version, []error{store.ValidateRegistryTag(store.Tag{Key: key})}, func(st *modelState, vs *versionState) error {
+		if _, ok := vs.tags[key]; !ok {
+			return nil
+		}
+		return s.removeKVFile(ctx, st, filepath.Join(vs.dir, tagsDir, filepath.FromSlash(key)))
+	})
 }
 
 // ---- aliases ----
 
 // SetRegisteredModelAlias implements store.Registry.
 func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string, version int64) error {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	if err := store.ValidateAlias(alias); err != nil {
-		return err
-	}
-	if err := store.ValidateAliasNotReserved(alias); err != nil {
-		return err
-	}
-	st, _, unlock, err := s.versionOp(ctx, name, version)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	v := strconv.FormatInt(version, 10)
-	if err := s.writeKVFile(ctx, st.dir, aliasesDir, alias, v); err != nil {
-		return err
-	}
-	st.aliases[alias] = v
-	return s.touch(ctx, st, s.now())
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias), store.ValidateAliasNotReserved(alias)}
+	return s.updateVersion(ctx, name, version, checks, func(st *modelState, _ *versionState) error {
+		v := strconv.FormatInt(version, 10)
+		if err := s.writeKVFile(ctx, st.dir, aliasesDir, alias, v); err != nil {
+			return err
+		}
+		st.aliases[alias] = v
+		return s.touch(ctx, st, s.now())
+	})
 }
 
 // DeleteRegisteredModelAlias implements store.Registry.
 func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias string) error {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	if err := store.ValidateAlias(alias); err != nil {
-		return err
-	}
-	st, unlock, err := s.lockedModel(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if _, ok := st.aliases[alias]; !ok {
-		return nil
-	}
-	if err := os.Remove(filepath.Join(st.dir, aliasesDir, alias)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("fsstore: %w", err)
-	}
-	delete(st.aliases, alias)
-	return s.touch(ctx, st, s.now())
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias)}
+	return s.updateModel(ctx, name, checks, func(st *modelState) error {
+		if _, ok := st.aliases[alias]; !ok {
+			return nil
+		}
+		if err := removeFile(filepath.Join(st.dir, aliasesDir, alias)); err != nil {
+			return err
+		}
+		delete(st.aliases, alias)
+		return s.touch(ctx, st, s.now())
+	})
 }
 
 // GetModelVersionByAlias implements store.Registry.
