@@ -21,59 +21,27 @@ import (
 // Prompts (models tagged mlflow.prompt.is_prompt=true) are left out unless
 // the filter names that tag, as in MLflow.
 func RegisteredModels(models []*store.RegisteredModel, q store.RegisteredModelQuery) (*store.RegisteredModelPage, error) {
-	max := q.MaxResults
-	if max == 0 {
-		max = store.DefaultRegisteredModelMaxResults
-	}
-	if max < 1 || max > store.MaxRegisteredModelMaxResults {
-		return nil, store.Invalidf("Invalid value for request parameter max_results. It must be at most %d, but got value %d", store.MaxRegisteredModelMaxResults, max)
-	}
-	f, err := search.ParseRegisteredModelFilter(q.Filter)
-	if err != nil {
-		return nil, err
-	}
-	order, err := parseOrderBy(q.OrderBy, []string{"name", "timestamp", "last_updated_timestamp", "creation_timestamp"})
-	if err != nil {
-		return nil, err
-	}
-	if !hasKey(order, "name") {
-		order = append(order, orderKey{"name", true})
-	}
-	offset, err := search.ParsePageToken(q.PageToken)
-	if err != nil {
-		return nil, err
-	}
-	skipPrompts := !strings.Contains(q.Filter, store.PromptTagKey)
-	var hits []*store.RegisteredModel
-	for _, m := range models {
-		if skipPrompts && m.Tags[store.PromptTagKey] == "true" {
-			continue
-		}
-		if MatchRegisteredModel(f, m) {
-			hits = append(hits, m)
-		}
-	}
-	slices.SortStableFunc(hits, func(a, b *store.RegisteredModel) int {
-		for _, k := range order {
-			var c int
-			switch k.key {
+	page, next, err := searchPage(models, kind[*store.RegisteredModel]{
+		defaultMax: store.DefaultRegisteredModelMaxResults,
+		maxMax:     store.MaxRegisteredModelMaxResults,
+		parse:      search.ParseRegisteredModelFilter,
+		match:      MatchRegisteredModel,
+		orderKeys:  []string{"name", "timestamp", "last_updated_timestamp", "creation_timestamp"},
+		tieBreak:   []orderKey{{"name", true}},
+		tags:       func(m *store.RegisteredModel) map[string]string { return m.Tags },
+		compare: func(a, b *store.RegisteredModel, key string) int {
+			switch key {
 			case "name":
-				c = strings.Compare(a.Name, b.Name)
+				return strings.Compare(a.Name, b.Name)
 			case "creation_timestamp":
-				c = cmp.Compare(a.CreationTimestamp, b.CreationTimestamp)
-			default:
-				c = cmp.Compare(a.LastUpdatedTimestamp, b.LastUpdatedTimestamp)
+				return cmp.Compare(a.CreationTimestamp, b.CreationTimestamp)
 			}
-			if !k.asc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
-	page, next := paginate(hits, offset, max)
+			return cmp.Compare(a.LastUpdatedTimestamp, b.LastUpdatedTimestamp)
+		},
+	}, q.MaxResults, q.Filter, q.OrderBy, q.PageToken)
+	if err != nil {
+		return nil, err
+	}
 	return &store.RegisteredModelPage{Models: page, NextPageToken: next}, nil
 }
 
@@ -81,62 +49,96 @@ func RegisteredModels(models []*store.RegisteredModel, q store.RegisteredModelQu
 // one page. Default order: last_updated_timestamp DESC, name ASC,
 // version_number DESC.
 func ModelVersions(versions []*store.ModelVersion, q store.ModelVersionQuery) (*store.ModelVersionPage, error) {
-	max := q.MaxResults
-	if max == 0 {
-		max = store.DefaultModelVersionMaxResults
-	}
-	if max < 1 || max > store.MaxModelVersionMaxResults {
-		return nil, store.Invalidf("Invalid value for request parameter max_results. It must be at most %d, but got value %d", store.MaxModelVersionMaxResults, max)
-	}
-	f, err := search.ParseModelVersionFilter(q.Filter)
-	if err != nil {
-		return nil, err
-	}
 	orderBy := q.OrderBy
 	if len(orderBy) == 0 {
 		orderBy = []string{"last_updated_timestamp DESC", "name ASC", "version_number DESC"}
 	}
-	order, err := parseOrderBy(orderBy, []string{"name", "version_number", "creation_timestamp", "last_updated_timestamp", "timestamp"})
-	if err != nil {
-		return nil, err
-	}
-	if !hasKey(order, "name") {
-		order = append(order, orderKey{"name", true})
-	}
-	if !hasKey(order, "version_number") {
-		order = append(order, orderKey{"version_number", false})
-	}
-	offset, err := search.ParsePageToken(q.PageToken)
-	if err != nil {
-		return nil, err
-	}
-	skipPrompts := !strings.Contains(q.Filter, store.PromptTagKey)
-	var hits []*store.ModelVersion
-	for _, mv := range versions {
-		if mv.CurrentStage == store.StageDeletedInternal {
-			continue
-		}
-		if skipPrompts && mv.Tags[store.PromptTagKey] == "true" {
-			continue
-		}
-		if MatchModelVersion(f, mv) {
-			hits = append(hits, mv)
-		}
-	}
-	slices.SortStableFunc(hits, func(a, b *store.ModelVersion) int {
-		for _, k := range order {
-			var c int
-			switch k.key {
+	page, next, err := searchPage(versions, kind[*store.ModelVersion]{
+		defaultMax: store.DefaultModelVersionMaxResults,
+		maxMax:     store.MaxModelVersionMaxResults,
+		parse:      search.ParseModelVersionFilter,
+		match:      MatchModelVersion,
+		orderKeys:  []string{"name", "version_number", "creation_timestamp", "last_updated_timestamp", "timestamp"},
+		tieBreak:   []orderKey{{"name", true}, {"version_number", false}},
+		deleted:    func(mv *store.ModelVersion) bool { return mv.CurrentStage == store.StageDeletedInternal },
+		tags:       func(mv *store.ModelVersion) map[string]string { return mv.Tags },
+		compare: func(a, b *store.ModelVersion, key string) int {
+			switch key {
 			case "name":
-				c = strings.Compare(a.Name, b.Name)
+				return strings.Compare(a.Name, b.Name)
 			case "version_number":
-				c = cmp.Compare(a.Version, b.Version)
+				return cmp.Compare(a.Version, b.Version)
 			case "creation_timestamp":
-				c = cmp.Compare(a.CreationTimestamp, b.CreationTimestamp)
-			default:
-				c = cmp.Compare(a.LastUpdatedTimestamp, b.LastUpdatedTimestamp)
+				return cmp.Compare(a.CreationTimestamp, b.CreationTimestamp)
 			}
-			if !k.asc {
+			return cmp.Compare(a.LastUpdatedTimestamp, b.LastUpdatedTimestamp)
+		},
+	}, q.MaxResults, q.Filter, orderBy, q.PageToken)
+	if err != nil {
+		return nil, err
+	}
+	return &store.ModelVersionPage{Versions: page, NextPageToken: next}, nil
+}
+
+// kind describes how to search one kind of registry entity.
+type kind[T any] struct {
+	defaultMax, maxMax int                                  // max_results when 0, and its limit
+	parse              func(string) (*search.Filter, error) // the filter grammar
+	match              func(*search.Filter, T) bool
+	orderKeys          []string     // the valid order_by keys
+	tieBreak           []orderKey   // appended to the order unless it names their keys
+	deleted            func(T) bool // left out if true; nil for none
+	tags               func(T) map[string]string
+	compare            func(a, b T, key string) int // by an order key ("timestamp" is never passed)
+}
+
+// searchPage filters, sorts and pages items as MLflow's SQL registry store
+// does: max_results is checked, then the filter, the order and the page
+// token are parsed, in that order; prompts (tagged
+// mlflow.prompt.is_prompt=true) are left out unless the filter names that
+// tag.
+func searchPage[T any](items []T, k kind[T], maxResults int, filter string, orderBy []string, pageToken string) ([]T, string, error) {
+	max := maxResults
+	if max == 0 {
+		max = k.defaultMax
+	}
+	if max < 1 || max > k.maxMax {
+		return nil, "", store.Invalidf("Invalid value for request parameter max_results. It must be at most %d, but got value %d", k.maxMax, max)
+	}
+	f, err := k.parse(filter)
+	if err != nil {
+		return nil, "", err
+	}
+	order, err := parseOrderBy(orderBy, k.orderKeys)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, t := range k.tieBreak {
+		if !hasKey(order, t.key) {
+			order = append(order, t)
+		}
+	}
+	offset, err := search.ParsePageToken(pageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	skipPrompts := !strings.Contains(filter, store.PromptTagKey)
+	var hits []T
+	for _, it := range items {
+		if k.deleted != nil && k.deleted(it) {
+			continue
+		}
+		if skipPrompts && k.tags(it)[store.PromptTagKey] == "true" {
+			continue
+		}
+		if k.match(f, it) {
+			hits = append(hits, it)
+		}
+	}
+	slices.SortStableFunc(hits, func(a, b T) int {
+		for _, o := range order {
+			c := k.compare(a, b, o.key)
+			if !o.asc {
 				c = -c
 			}
 			if c != 0 {
@@ -146,7 +148,7 @@ func ModelVersions(versions []*store.ModelVersion, q store.ModelVersionQuery) (*
 		return 0
 	})
 	page, next := paginate(hits, offset, max)
-	return &store.ModelVersionPage{Versions: page, NextPageToken: next}, nil
+	return page, next, nil
 }
 
 func paginate[T any](all []T, offset, max int) ([]T, string) {
