@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/mlrun-go/mlrun/compat"
 	"github.com/mlrun-go/mlrun/sqlstore"
@@ -193,33 +190,16 @@ const sqlRegHelperEnv = "MLRUN_SQLITE_REGISTRY_HELPER"
 
 // TestSQLiteRegistryHelperProcess is the body of a child process: it moves
 // the versions given in MLRUN_REGISTRY_VERSIONS of the model in the
-// SQLite database named by MLRUN_SQLITE_REGISTRY_HELPER to Production,
-// archiving the others, as fast as it can. Skipped when run directly.
+// SQLite database named by MLRUN_SQLITE_REGISTRY_HELPER to Production (see
+// transitionHelper). Skipped when run directly.
 func TestSQLiteRegistryHelperProcess(t *testing.T) {
 	db := os.Getenv(sqlRegHelperEnv)
 	if db == "" {
 		t.Skip("helper process for TestSQLiteRegistryTwoProcessTransitions")
 	}
-	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, db, nil)
-	if err != nil {
-		fmt.Println("error:", err)
-		os.Exit(2)
-	}
-	start, _ := strconv.ParseInt(os.Getenv("MLRUN_REGISTRY_START"), 10, 64)
-	time.Sleep(time.Until(time.Unix(0, start)))
-	for range 5 {
-		for _, f := range strings.Fields(os.Getenv("MLRUN_REGISTRY_VERSIONS")) {
-			v, _ := strconv.ParseInt(f, 10, 64)
-			if _, err := s.TransitionModelVersionStage(ctx, "contended", v, "Production", true); err != nil {
-				fmt.Println("error:", err)
-				os.Exit(2)
-			}
-		}
-	}
-	s.Close()
-	fmt.Println("ok")
-	os.Exit(0)
+	transitionHelper(func(ctx context.Context) (registryCloser, error) {
+		return sqlstore.Open(ctx, db, nil)
+	})
 }
 
 // TestSQLiteRegistryTwoProcessTransitions has two processes move versions
@@ -234,39 +214,7 @@ func TestSQLiteRegistryTwoProcessTransitions(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "mlflow.db")
 			s := openSQLiteRegistry(t, db, v)
 			defer s.Close()
-			if _, err := s.CreateRegisteredModel(ctx, "contended", nil, ""); err != nil {
-				t.Fatal(err)
-			}
-			for range 10 {
-				if _, err := s.CreateModelVersion(ctx, store.CreateModelVersionRequest{Name: "contended", Source: "file:///m"}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			start := time.Now().Add(500 * time.Millisecond).UnixNano()
-			var wg sync.WaitGroup
-			outs := make([]string, 2)
-			for i, vs := range []string{"1 3 5 7 9", "2 4 6 8 10"} {
-				cmd := exec.Command(os.Args[0], "-test.run=^TestSQLiteRegistryHelperProcess$", "-test.count=1")
-				cmd.Env = append(os.Environ(), sqlRegHelperEnv+"="+db, "MLRUN_REGISTRY_VERSIONS="+vs, fmt.Sprintf("MLRUN_REGISTRY_START=%d", start))
-				wg.Go(func() {
-					out, err := cmd.CombinedOutput()
-					outs[i] = string(out)
-					if err != nil {
-						outs[i] += " (" + err.Error() + ")"
-					}
-				})
-			}
-			wg.Wait()
-			for i, o := range outs {
-				if strings.TrimSpace(o) != "ok" {
-					t.Fatalf("child %d: %s", i, o)
-				}
-			}
-			got, err := compat.GoRegistryDump(ctx, s, nil, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkOneProduction(t, "mlrun", got)
+			got := contendTransitions(t, s, "TestSQLiteRegistryHelperProcess", sqlRegHelperEnv, db)
 			m := compat.Require(t, v)
 			py, err := m.DumpRegistry(ctx, "sqlite:///"+db, nil, "")
 			if err != nil {
@@ -365,7 +313,9 @@ func TestSQLiteRegistrySameRowsAsMLflow(t *testing.T) {
 				if err := os.WriteFile(f, []byte(script), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				out, err := m.Command(ctx, "python", append([]string{f}, args...)...).Output()
+				cmd := m.Command(ctx, "python", append([]string{f}, args...)...)
+				cmd.Dir = dir // not the package directory: MLflow 2 creates ./mlruns
+				out, err := cmd.Output()
 				if err != nil {
 					t.Fatalf("python: %v", err)
 				}

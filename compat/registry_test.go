@@ -242,26 +242,44 @@ func TestRegistryFixtures(t *testing.T) {
 	}
 }
 
-// The two-process transition test: children re-run this test binary.
+// The two-process transition tests: children re-run this test binary.
 const regHelperEnv = "MLRUN_REGISTRY_HELPER"
 
 // TestRegistryHelperProcess is the body of a child process: it moves the
-// versions given in MLRUN_REGISTRY_VERSIONS to Production, archiving the
-// others, as fast as it can. Skipped when run directly.
+// versions given in MLRUN_REGISTRY_VERSIONS of the fsstore registry under
+// MLRUN_REGISTRY_HELPER to Production (see transitionHelper). Skipped when
+// run directly.
 func TestRegistryHelperProcess(t *testing.T) {
 	root := os.Getenv(regHelperEnv)
 	if root == "" {
 		t.Skip("helper process for TestRegistryTwoProcessTransitions")
 	}
+	transitionHelper(func(ctx context.Context) (registryCloser, error) {
+		return fsstore.Open(ctx, root, &fsstore.Options{NoSweep: true})
+	})
+}
+
+// registryCloser is a store the two-process transition tests use.
+type registryCloser interface {
+	store.Registry
+	Close() error
+}
+
+// transitionHelper is the body of a child process of
+// contendTransitions: it opens the store, waits for MLRUN_REGISTRY_START,
+// and moves the versions given in MLRUN_REGISTRY_VERSIONS to Production,
+// archiving the others, as fast as it can, five times over; then it
+// prints "ok" and exits.
+func transitionHelper(open func(context.Context) (registryCloser, error)) {
 	ctx := context.Background()
-	s, err := fsstore.Open(ctx, root, &fsstore.Options{NoSweep: true})
+	s, err := open(ctx)
 	if err != nil {
 		fmt.Println("error:", err)
 		os.Exit(2)
 	}
 	start, _ := strconv.ParseInt(os.Getenv("MLRUN_REGISTRY_START"), 10, 64)
 	time.Sleep(time.Until(time.Unix(0, start)))
-	for round := 0; round < 5; round++ {
+	for range 5 {
 		for _, f := range strings.Fields(os.Getenv("MLRUN_REGISTRY_VERSIONS")) {
 			v, _ := strconv.ParseInt(f, 10, 64)
 			if _, err := s.TransitionModelVersionStage(ctx, "contended", v, "Production", true); err != nil {
@@ -275,18 +293,14 @@ func TestRegistryHelperProcess(t *testing.T) {
 	os.Exit(0)
 }
 
-// TestRegistryTwoProcessTransitions has two processes move versions of the
-// same model to Production with archive_existing_versions at once: the
-// registry they leave has exactly one version in Production (all others
-// Archived), for mlrun and for every pinned MLflow.
-func TestRegistryTwoProcessTransitions(t *testing.T) {
+// contendTransitions creates model "contended" with 10 versions in s,
+// then runs two children (test helper, with env helperEnv=target) that
+// move the odd and the even versions to Production with
+// archive_existing_versions at once, and returns mlrun's dump of the
+// registry they leave.
+func contendTransitions(t *testing.T, s store.Registry, helper, helperEnv, target string) map[string]any {
+	t.Helper()
 	ctx := context.Background()
-	root := filepath.Join(t.TempDir(), "mlruns")
-	s, err := fsstore.Open(ctx, root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	if _, err := s.CreateRegisteredModel(ctx, "contended", nil, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -299,8 +313,8 @@ func TestRegistryTwoProcessTransitions(t *testing.T) {
 	var wg sync.WaitGroup
 	outs := make([]string, 2)
 	for i, vs := range []string{"1 3 5 7 9", "2 4 6 8 10"} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestRegistryHelperProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), regHelperEnv+"="+root, "MLRUN_REGISTRY_VERSIONS="+vs, fmt.Sprintf("MLRUN_REGISTRY_START=%d", start))
+		cmd := exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1")
+		cmd.Env = append(os.Environ(), helperEnv+"="+target, "MLRUN_REGISTRY_VERSIONS="+vs, fmt.Sprintf("MLRUN_REGISTRY_START=%d", start))
 		wg.Go(func() {
 			out, err := cmd.CombinedOutput()
 			outs[i] = string(out)
@@ -320,6 +334,22 @@ func TestRegistryTwoProcessTransitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkOneProduction(t, "mlrun", got)
+	return got
+}
+
+// TestRegistryTwoProcessTransitions has two processes move versions of the
+// same model to Production with archive_existing_versions at once: the
+// registry they leave has exactly one version in Production (all others
+// Archived), for mlrun and for every pinned MLflow.
+func TestRegistryTwoProcessTransitions(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "mlruns")
+	s, err := fsstore.Open(ctx, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got := contendTransitions(t, s, "TestRegistryHelperProcess", regHelperEnv, root)
 	for _, v := range compat.Versions() {
 		t.Run("mlflow-"+v, func(t *testing.T) {
 			m := compat.Require(t, v)
