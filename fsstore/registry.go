@@ -561,23 +561,17 @@ func (s *Store) updateModel(ctx context.Context, name string, checks []error, fn
 	return fn(st)
 }
 
-// updateVersion is updateModel for a live version of model name (see
-// versionOp, which validates name after the checks).
+// updateVersion is updateModel for a live version of model name, the name
+// being validated after the checks.
 func (s *Store) updateVersion(ctx context.Context, name string, version int64, checks []error, fn func(st *modelState, vs *versionState) error) error {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	if err := firstErr(checks...); err != nil {
-		return err
-	}
-	st, vs, unlock, err := s.versionOp(ctx, name, version)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return fn(st, vs)
+	checks = append(checks, store.ValidateRegisteredModelName(name))
+	return s.updateModel(ctx, name, checks, func(st *modelState) error {
+		vs, err := st.liveVersion(name, version)
+		if err != nil {
+			return err
+		}
+		return fn(st, vs)
+	})
 }
 
 // ---- registered models ----
@@ -954,23 +948,6 @@ func (s *Store) GetModelVersionDownloadURI(ctx context.Context, name string, ver
 		return mv.StorageLocation, nil
 	}
 	return mv.Source, nil
-}
-
-// versionOp loads a live version under the registry lock.
-func (s *Store) versionOp(ctx context.Context, name string, version int64) (*modelState, *versionState, func(), error) {
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, nil, nil, err
-	}
-	st, unlock, err := s.lockedModel(ctx, name)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	vs, err := st.liveVersion(name, version)
-	if err != nil {
-		unlock()
-		return nil, nil, nil, err
-	}
-	return st, vs, unlock, nil
 }
 
 // UpdateModelVersion implements store.Registry.
