@@ -14,6 +14,7 @@ import (
 	"github.com/mlrun-go/mlrun/compat"
 	"github.com/mlrun-go/mlrun/fsstore"
 	"github.com/mlrun-go/mlrun/mlrun"
+	"github.com/mlrun-go/mlrun/sqlstore"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -74,6 +75,19 @@ for mid in args.get("model_ids", []):
     attempt("download/" + mid, lambda: sorted(os.listdir(mlflow.artifacts.download_artifacts("models:/" + mid))))
 for f in args.get("filters", []):
     attempt("search/" + f, lambda: [m.model_id for m in c.search_logged_models(experiment_ids=[exp], filter_string=f or None)])
+for ob in args.get("orders", []):
+    attempt("order/" + json.dumps(ob), lambda: [m.model_id for m in c.search_logged_models(experiment_ids=[exp], order_by=ob)])
+
+def pages(n, ob):
+    ids, tok = [], None
+    while True:
+        p = c.search_logged_models(experiment_ids=[exp], max_results=n, order_by=ob, page_token=tok)
+        ids.append([m.model_id for m in p])
+        tok = p.token
+        if not tok:
+            return ids
+
+attempt("paged", lambda: pages(2, [{"field_name": "name", "ascending": False}]))
 attempt("search_order_name", lambda: [m.model_id for m in c.search_logged_models(
     experiment_ids=[exp], order_by=[{"field_name": "name", "ascending": True}])])
 attempt("outputs", lambda: sorted([[o.model_id, o.step] for o in c.get_run(rid).outputs.model_outputs]))
@@ -149,15 +163,51 @@ func jsonEq(a, b any) bool {
 // outputs.model_outputs, a registered version pointing at models:/<id> with
 // its model_id, MLflow 3's runs:/<run>/<name> resolution, search_runs and the
 // dataset summary; a deleted model is gone and a FAILED one is listed as such.
+//
+// It runs on a file store and on an MLflow 3.17.2 SQLite database (which
+// MLflow also reads through `mlflow server`'s REST API). MLflow's SQL
+// registry has no model_id column, so there versions read without one.
 func TestMLflowReadsGoLoggedModels(t *testing.T) {
 	m := compat.Require(t, compat.NewestVersion())
+	t.Run("file", func(t *testing.T) {
+		root := filepath.Join(t.TempDir(), "lm root ✓", "mlruns")
+		c, err := mlrun.Open(context.Background(), mlrun.WithTrackingURI(fileURI(root)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		testMLflowReadsGoLoggedModels(t, m, c, []string{fileURI(root)}, true)
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "lm dir ✓")
+		db := filepath.Join(dir, "mlflow.db")
+		s, err := sqlstore.Open(context.Background(), db, &sqlstore.Options{MLflowVersion: compat.NewestVersion(), ArtifactRoot: filepath.Join(dir, "artifacts")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := mlrun.Open(context.Background(), mlrun.WithStore(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		uris := []string{"sqlite:///" + db}
+		testMLflowReadsGoLoggedModels(t, m, c, uris, false, func() string {
+			srv, err := m.StartServer(context.Background(), uris[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(srv.Stop)
+			return srv.URL
+		})
+	})
+}
+
+// testMLflowReadsGoLoggedModels logs models through c, then has MLflow
+// read them through each of uris (and the URI each of more returns, called
+// once the store is written).
+func testMLflowReadsGoLoggedModels(t *testing.T, m *compat.MLflow, c *mlrun.Client, uris []string, versionModelID bool, more ...func() string) {
 	ctx := context.Background()
-	root := filepath.Join(t.TempDir(), "lm root ✓", "mlruns")
-	c, err := mlrun.Open(ctx, mlrun.WithTrackingURI(fileURI(root)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	var err error
 	if c.ModelLayout() != mlrun.LayoutMLflow3 {
 		t.Fatalf("default layout %v, want mlflow3", c.ModelLayout())
 	}
@@ -212,7 +262,12 @@ func TestMLflowReadsGoLoggedModels(t *testing.T) {
 	must(run.End(ctx))
 
 	// What mlrun itself reads.
-	if mv.ModelID != lm.ModelID || mv.Source != lm.URI || mv.RunID != run.ID() || mv2.ModelID != other.ModelID || mv2.Source != other.URI {
+	var mvID, mv2ID any = lm.ModelID, other.ModelID
+	if !versionModelID {
+		mvID, mv2ID = nil, nil
+	}
+	if fmt.Sprint(mv.ModelID) != fmt.Sprint(idOrEmpty(mvID)) || mv.Source != lm.URI || mv.RunID != run.ID() ||
+		fmt.Sprint(mv2.ModelID) != fmt.Sprint(idOrEmpty(mv2ID)) || mv2.Source != other.URI {
 		t.Errorf("versions %+v %+v", mv, mv2)
 	}
 	goLM, err := c.GetLoggedModel(ctx, lm.ModelID)
@@ -221,7 +276,7 @@ func TestMLflowReadsGoLoggedModels(t *testing.T) {
 		goLM.Tags["mlflow.modelVersions"] != `[{"name": "reg", "version": 1}]` || goLM.Tags["t"] != "v ✓" {
 		t.Errorf("mlrun reads %+v", goLM)
 	}
-	if x, ok := goLM.Metric("acc"); !ok || x.Value != 0.95 || x.Step != 4 || x.RunID != run.ID() {
+	if x, ok := latestModelMetric(goLM, "acc"); !ok || x.Value != 0.95 || x.Step != 4 || x.RunID != run.ID() {
 		t.Errorf("acc %+v", goLM.Metrics)
 	}
 	if _, err := c.GetLoggedModel(ctx, doomed.ModelID); !strings.Contains(fmt.Sprint(err), "not found") {
@@ -239,16 +294,101 @@ func TestMLflowReadsGoLoggedModels(t *testing.T) {
 		"experiment_id": exp.ID, "run_id": run.ID(),
 		"model_ids": []string{lm.ModelID, other.ModelID, doomed.ModelID},
 		"filters":   filters,
+		"orders":    lmOrders,
 		"downloads": []string{"models:/reg/1", "models:/reg/2", "runs:/" + run.ID() + "/ridge"},
 		"versions":  [][]any{{"reg", 1}, {"reg", 2}},
 	}
-	py := runLMScript(t, m, "dump", fileURI(root), args)
+	for _, f := range more {
+		uris = append(uris, f())
+	}
+	for _, uri := range uris {
+		t.Run(strings.SplitN(uri, ":", 2)[0], func(t *testing.T) {
+			checkMLflowReadsGoLoggedModels(t, runLMScript(t, m, "dump", uri, args), c, lmCase{
+				exp: exp, run: run, lm: lm, other: other, doomed: doomed, goLM: goLM, filters: filters,
+				downloads: args["downloads"].([]string), mvID: mvID, mv2ID: mv2ID, rest: strings.HasPrefix(uri, "http"),
+			})
+		})
+	}
+}
 
+// lmOrders are the order_by lists the search tests compare.
+var lmOrders = [][]map[string]any{
+	{{"field_name": "metrics.acc", "ascending": false}},
+	{{"field_name": "metrics.acc", "ascending": true}, {"field_name": "name", "ascending": true}},
+	{{"field_name": "model_id", "ascending": false}},
+	{{"field_name": "status", "ascending": false}, {"field_name": "creation_timestamp", "ascending": true}},
+	{{"field_name": "last_updated_timestamp", "ascending": false}},
+}
+
+func searchIDs(t *testing.T, c *mlrun.Client, expID string, q store.LoggedModelQuery) []string {
+	t.Helper()
+	q.ExperimentIDs = []string{expID}
+	page, err := c.SearchLoggedModels(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{}
+	for _, x := range page.Models {
+		ids = append(ids, x.ModelID)
+	}
+	return ids
+}
+
+// lmCase is what testMLflowReadsGoLoggedModels wrote.
+type lmCase struct {
+	exp                *store.Experiment
+	run                *mlrun.Run
+	lm, other, doomed  *mlrun.LoggedModel
+	goLM               *store.LoggedModel
+	filters, downloads []string
+	mvID, mv2ID        any
+	rest               bool // py was read through `mlflow server`
+}
+
+// latestModelMetric returns the point of key with the greatest (step,
+// timestamp, value), whichever store rules filled Metrics.
+func latestModelMetric(lm *store.LoggedModel, key string) (store.LoggedModelMetric, bool) {
+	var best store.LoggedModelMetric
+	found := false
+	for _, x := range lm.Metrics {
+		if x.Key == key && (!found || store.Supersedes(store.Metric{Value: x.Value, Timestamp: x.Timestamp, Step: x.Step},
+			store.Metric{Value: best.Value, Timestamp: best.Timestamp, Step: best.Step})) {
+			best, found = x, true
+		}
+	}
+	return best, found
+}
+
+// idOrEmpty returns "" for a nil id.
+func idOrEmpty(id any) string {
+	if id == nil {
+		return ""
+	}
+	return id.(string)
+}
+
+func checkMLflowReadsGoLoggedModels(t *testing.T, py map[string]any, c *mlrun.Client, k lmCase) {
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp, run, lm, other, doomed, goLM, filters := k.exp, k.run, k.lm, k.other, k.doomed, k.goLM, k.filters
 	for _, id := range []string{lm.ModelID, other.ModelID} {
 		want, err := c.GetLoggedModel(ctx, id)
 		must(err)
-		if got := py["get/"+id]; !jsonEq(got, goLMDict(want)) {
-			t.Errorf("get_logged_model(%s):\nMLflow %v\nmlrun  %v", id, got, goLMDict(want))
+		wantDict := goLMDict(want)
+		if k.rest { // the REST API has no None for these
+			for _, f := range []string{"model_type", "status_message"} {
+				if wantDict[f] == nil {
+					wantDict[f] = ""
+				}
+			}
+		}
+		if got := py["get/"+id]; !jsonEq(got, wantDict) {
+			t.Errorf("get_logged_model(%s):\nMLflow %v\nmlrun  %v", id, got, wantDict)
 		}
 		// MLflow adds registered_model_meta when it downloads by models:/.
 		if got := strings.Replace(fmt.Sprint(py["download/"+id]), " registered_model_meta", "", 1); got != "[MLmodel weights.json]" {
@@ -267,7 +407,7 @@ func TestMLflowReadsGoLoggedModels(t *testing.T) {
 	for _, f := range filters {
 		page, err := c.SearchLoggedModels(ctx, store.LoggedModelQuery{ExperimentIDs: []string{exp.ID}, Filter: f})
 		must(err)
-		var ids []string
+		ids := []string{}
 		for _, x := range page.Models {
 			ids = append(ids, x.ModelID)
 		}
@@ -284,16 +424,43 @@ func TestMLflowReadsGoLoggedModels(t *testing.T) {
 	if !jsonEq(py["search_order_name"], byName) {
 		t.Errorf("order by name: MLflow %v, mlrun %v", py["search_order_name"], byName)
 	}
+	for _, ob := range lmOrders {
+		var q store.LoggedModelQuery
+		for _, o := range ob {
+			q.OrderBy = append(q.OrderBy, store.LoggedModelOrderBy{FieldName: o["field_name"].(string), Ascending: o["ascending"].(bool)})
+		}
+		key, _ := json.Marshal(ob)
+		pyKey := strings.NewReplacer(`":`, `": `, `,"`, `, "`, `},{`, `}, {`).Replace(string(key)) // json.dumps
+		if got, want := py["order/"+pyKey], searchIDs(t, c, exp.ID, q); !jsonEq(got, want) {
+			t.Errorf("order_by %s: MLflow %v, mlrun %v", key, got, want)
+		}
+	}
+	var paged [][]string
+	q := store.LoggedModelQuery{ExperimentIDs: []string{exp.ID}, MaxResults: 2, OrderBy: []store.LoggedModelOrderBy{{FieldName: "name"}}}
+	for {
+		page, err := c.SearchLoggedModels(ctx, q)
+		must(err)
+		ids := []string{}
+		for _, x := range page.Models {
+			ids = append(ids, x.ModelID)
+		}
+		paged = append(paged, ids)
+		if q.PageToken = page.NextPageToken; q.PageToken == "" {
+			break
+		}
+	}
+	if !jsonEq(py["paged"], paged) || len(paged) != 2 {
+		t.Errorf("pages of 2 by name DESC: MLflow %v, mlrun %v", py["paged"], paged)
+	}
 	wantOuts := [][]any{{lm.ModelID, 3}, {other.ModelID, 5}, {doomed.ModelID, 5}}
 	slices.SortFunc(wantOuts, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
 	if !jsonEq(py["outputs"], wantOuts) {
 		t.Errorf("outputs.model_outputs: %v, want %v", py["outputs"], wantOuts)
 	}
 	for k, want := range map[string]any{
-		"mv/reg/1":    map[string]any{"model_id": lm.ModelID, "source": lm.URI, "run_id": run.ID(), "status": "READY"},
-		"mv/reg/2":    map[string]any{"model_id": other.ModelID, "source": other.URI, "run_id": run.ID(), "status": "READY"},
+		"mv/reg/1":    map[string]any{"model_id": k.mvID, "source": lm.URI, "run_id": run.ID(), "status": "READY"},
+		"mv/reg/2":    map[string]any{"model_id": k.mv2ID, "source": other.URI, "run_id": run.ID(), "status": "READY"},
 		"search_runs": []string{run.ID()},
-		"datasets":    0,
 		"run_params":  map[string]any{"alpha": "0.5"},
 		"run_metrics": map[string]any{"rmse": 0.25, "acc": 0.95},
 	} {
@@ -301,7 +468,10 @@ func TestMLflowReadsGoLoggedModels(t *testing.T) {
 			t.Errorf("%s: MLflow %v, want %v", k, py[k], want)
 		}
 	}
-	for _, u := range args["downloads"].([]string) {
+	if ds := py["datasets"]; !k.rest && !jsonEq(ds, 0) { // a client-side store method
+		t.Errorf("_search_datasets: MLflow %v, want 0", ds)
+	}
+	for _, u := range k.downloads {
 		if got := strings.Replace(fmt.Sprint(py["download/"+u]), " registered_model_meta", "", 1); got != "[MLmodel weights.json]" {
 			t.Errorf("download %s: %s", u, got)
 		}
@@ -396,20 +566,49 @@ func TestMLflow2ReadsGoModelLayout2(t *testing.T) {
 // written by real MLflow 3 (pyfunc log_model with params, tags, model type,
 // step, a model metric and registration) with the fields MLflow reads, and
 // the run's outputs and the version's model_id.
+//
+// It runs on a file store and on an MLflow 3.17.2 SQLite database (whose
+// registry has no model_id column: the version reads without one).
 func TestGoReadsMLflowLoggedModels(t *testing.T) {
 	m := compat.Require(t, compat.NewestVersion())
+	t.Run("file", func(t *testing.T) {
+		root := filepath.Join(t.TempDir(), "mlruns")
+		testGoReadsMLflowLoggedModels(t, m, fileURI(root), true, func() lmRegistryStore {
+			s, err := fsstore.Open(context.Background(), root, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		})
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		db := filepath.Join(t.TempDir(), "mlflow.db")
+		testGoReadsMLflowLoggedModels(t, m, "sqlite:///"+db, false, func() lmRegistryStore {
+			s, err := sqlstore.Open(context.Background(), db, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		})
+	})
+}
+
+// lmRegistryStore is a backend with logged models and a registry.
+type lmRegistryStore interface {
+	store.Store
+	store.LoggedModels
+	store.Registry
+}
+
+func testGoReadsMLflowLoggedModels(t *testing.T, m *compat.MLflow, uri string, versionModelID bool, open func() lmRegistryStore) {
 	ctx := context.Background()
-	root := filepath.Join(t.TempDir(), "mlruns")
-	ids := runLMScript(t, m, "gen", fileURI(root), nil)
+	ids := runLMScript(t, m, "gen", uri, nil)
 	mid, rid, exp := ids["model_id"].(string), ids["run_id"].(string), ids["experiment_id"].(string)
-	py := runLMScript(t, m, "dump", fileURI(root), map[string]any{
+	py := runLMScript(t, m, "dump", uri, map[string]any{
 		"experiment_id": exp, "run_id": rid, "model_ids": []string{mid}, "filters": []string{"", "metrics.acc >= 0.9"},
 		"versions": [][]any{{"pyreg", 1}},
 	})
-	s, err := fsstore.Open(ctx, root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open()
 	defer s.Close()
 	got, err := s.GetLoggedModel(ctx, mid)
 	if err != nil {
@@ -429,7 +628,11 @@ func TestGoReadsMLflowLoggedModels(t *testing.T) {
 		t.Errorf("outputs %v %v, MLflow %v", outs, err, py["outputs"])
 	}
 	mv, err := s.GetModelVersion(ctx, "pyreg", 1)
-	if err != nil || mv.ModelID != mid || mv.Source != "models:/"+mid || mv.RunID != rid {
+	wantMV := mid
+	if !versionModelID {
+		wantMV = ""
+	}
+	if err != nil || mv.ModelID != wantMV || mv.Source != "models:/"+mid || mv.RunID != rid {
 		t.Errorf("version %+v %v", mv, err)
 	}
 	// mlrun then writes into MLflow's logged model, and MLflow reads it.
@@ -439,7 +642,7 @@ func TestGoReadsMLflowLoggedModels(t *testing.T) {
 	if err := s.LogLoggedModelMetrics(ctx, mid, []store.LoggedModelMetric{{Key: "acc", Value: 0.99, Timestamp: 1, Step: 9, RunID: rid}}); err != nil {
 		t.Fatal(err)
 	}
-	py = runLMScript(t, m, "dump", fileURI(root), map[string]any{"experiment_id": exp, "run_id": rid, "model_ids": []string{mid}})
+	py = runLMScript(t, m, "dump", uri, map[string]any{"experiment_id": exp, "run_id": rid, "model_ids": []string{mid}})
 	got, _ = s.GetLoggedModel(ctx, mid)
 	if want := py["get/"+mid]; !jsonEq(goLMDict(got), want) || got.Tags["from"] != "go" {
 		t.Errorf("after Go writes:\nmlrun  %v\nMLflow %v", goLMDict(got), want)
