@@ -54,3 +54,38 @@ func TestNoLoggedModelsOn2(t *testing.T) {
 		}
 	}
 }
+
+// TestModelVersionFromLoggedModel checks create_model_version's MLflow 3
+// resolution: a models:/<model_id> source gets the model's artifact
+// location as storage_location and its source run as run_id; ModelID
+// alone gives the run id; an unknown model is store.ErrNotFound.
+func TestModelVersionFromLoggedModel(t *testing.T) {
+	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "mlflow.db"), &sqlstore.Options{ArtifactRoot: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	run, err := s.CreateRun(ctx, store.CreateRunRequest{UserID: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm, err := s.CreateLoggedModel(ctx, store.CreateLoggedModelRequest{Name: "m", SourceRunID: run.Info.RunID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRegisteredModel(ctx, "reg", nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	mv, err := s.CreateModelVersion(ctx, store.CreateModelVersionRequest{Name: "reg", Source: lm.URI()})
+	if err != nil || mv.StorageLocation != lm.ArtifactLocation || mv.RunID != run.Info.RunID || mv.Source != lm.URI() {
+		t.Errorf("from models:/: %+v %v", mv, err)
+	}
+	mv, err = s.CreateModelVersion(ctx, store.CreateModelVersionRequest{Name: "reg", Source: "/elsewhere", ModelID: lm.ModelID})
+	if err != nil || mv.StorageLocation != "/elsewhere" || mv.RunID != run.Info.RunID {
+		t.Errorf("with model_id: %+v %v", mv, err)
+	}
+	_, err = s.CreateModelVersion(ctx, store.CreateModelVersionRequest{Name: "reg", Source: "models:/" + store.NewLoggedModelID()})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown model: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -72,8 +73,13 @@ import (
 //     SqlModelVersion.to_mlflow_entity returns no model_id. MLflow 3 links a
 //     logged model to its versions by the logged model's
 //     mlflow.modelVersions tag, which the caller sets;
-//   - a models:/ source is not resolved here: the caller passes the
-//     resolved StorageLocation (mlrun.Client.RegisterModel does).
+//   - as MLflow 3's create_model_version, on a schema with logged models a
+//     models:/<model_id> source without a StorageLocation is resolved to
+//     the logged model's artifact_location, and an empty RunID becomes the
+//     source run of the logged model of the source or of ModelID (a model
+//     that is missing or deleted is store.ErrNotFound); other models:/
+//     sources are not resolved here: the caller passes the resolved
+//     StorageLocation (mlrun.Client.RegisterModel does).
 
 var _ store.Registry = (*Store)(nil)
 
@@ -724,12 +730,13 @@ func (s *Store) CreateModelVersion(ctx context.Context, req store.CreateModelVer
 	if err := store.ValidateCreateModelVersion(req); err != nil {
 		return nil, err
 	}
-	storage := req.StorageLocation
-	if storage == "" {
-		storage = req.Source
-	}
 	var out *store.ModelVersion
 	err := s.write(ctx, "create model version", func(tx *sql.Tx) error {
+		req := req
+		if err := s.resolveLoggedModelSource(ctx, tx, &req); err != nil {
+			return err
+		}
+		storage := cmp.Or(req.StorageLocation, req.Source)
 		now := s.now()
 		n, err := s.regExec(ctx, tx, "UPDATE registered_models SET last_updated_time = ?", "name = ?", now, req.Name)
 		if err != nil {
@@ -770,6 +777,33 @@ func (s *Store) CreateModelVersion(ctx context.Context, req store.CreateModelVer
 		return err
 	})
 	return out, err
+}
+
+// resolveLoggedModelSource fills in the storage location and run id of a
+// version made from a logged model, as MLflow 3's create_model_version: a
+// models:/<model_id> source's storage location is the model's
+// artifact_location, and the run id defaults to the source run of that
+// model, or else of req.ModelID.
+func (s *Store) resolveLoggedModelSource(ctx context.Context, tx *sql.Tx, req *store.CreateModelVersionRequest) error {
+	if !s.features.loggedModels {
+		return nil
+	}
+	if id, ok := store.IsLoggedModelURI(req.Source); ok && req.StorageLocation == "" {
+		m, err := s.liveModel(ctx, tx, id)
+		if err != nil {
+			return fmt.Errorf("Unable to fetch model from model URI source artifact location '%s'. Error: %w", req.Source, err)
+		}
+		req.StorageLocation = m.ArtifactLocation
+		req.RunID = cmp.Or(req.RunID, m.SourceRunID)
+	}
+	if req.RunID == "" && req.ModelID != "" {
+		m, err := s.liveModel(ctx, tx, req.ModelID)
+		if err != nil {
+			return err
+		}
+		req.RunID = m.SourceRunID
+	}
+	return nil
 }
 
 // GetModelVersion implements store.Registry.
