@@ -127,4 +127,21 @@ func TestSweepSQLite(t *testing.T) {
 	if !strings.Contains(out.String(), "models:/ridge-sweep@champion") {
 		t.Errorf("output does not mention the registered model:\n%s", out.String())
 	}
+	// The model is an MLflow 3 logged model of the best run, READY, and
+	// the version's source is its models:/<model_id>.
+	if c.ModelLayout() != mlrun.LayoutMLflow3 {
+		t.Errorf("layout %v, want mlflow3", c.ModelLayout())
+	}
+	exp, err := c.GetExperimentByName(ctx, experimentName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.SearchLoggedModels(ctx, store.LoggedModelQuery{ExperimentIDs: []string{exp.ID}})
+	if err != nil || len(page.Models) != 1 {
+		t.Fatalf("logged models %+v %v", page, err)
+	}
+	lm := page.Models[0]
+	if lm.Status != store.LoggedModelReady || lm.SourceRunID != mv.RunID || mv.Source != lm.URI() || mv.StorageLocation != lm.ArtifactLocation {
+		t.Errorf("logged model %+v, version %+v", lm, mv)
+	}
 }
