@@ -108,6 +108,7 @@ func runLMScript(t *testing.T, m *compat.MLflow, mode, uri string, args any) map
 	t.Helper()
 	a, _ := json.Marshal(args)
 	cmd := m.Command(context.Background(), "python", "-c", lmScript, mode, uri, string(a))
+	cmd.Dir = t.TempDir() // MLflow's default artifact root is ./mlruns (sqlite:// stores)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -100,6 +100,7 @@ func TestLoggedModelSearchParity(t *testing.T) {
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "mlflow.db")
 	cmd := m.Command(ctx, "python", "-c", lmParityScript, db)
+	cmd.Dir = t.TempDir() // MLflow's default artifact root is ./mlruns (sqlite:// stores)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
