@@ -24,6 +24,16 @@ func parseExperimentID(id string) (int64, error) {
 	return n, nil
 }
 
+// experimentOrDefault returns an experiment id ("" meaning the Default
+// experiment) and its integer.
+func experimentOrDefault(id string) (string, int64, error) {
+	if id == "" {
+		id = store.DefaultExperimentID
+	}
+	n, err := parseExperimentID(id)
+	return id, n, err
+}
+
 // experimentColumns are the columns scanExperiment reads, in order.
 const experimentColumns = "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time"
 

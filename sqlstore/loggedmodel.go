@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"strconv"
@@ -195,8 +194,7 @@ func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedMod
 		return nil, err
 	}
 	defer s.leave()
-	expID := cmp.Or(req.ExperimentID, store.DefaultExperimentID)
-	n, err := parseExperimentID(expID)
+	expID, n, err := experimentOrDefault(req.ExperimentID)
 	if err != nil {
 		return nil, err
 	}
@@ -261,29 +259,25 @@ func validateCreateLoggedModel(req store.CreateLoggedModelRequest) error {
 }
 
 func validateModelParams(params []store.Param) error {
-	seen := map[string]bool{}
-	for _, p := range params {
-		if err := store.ValidateParam(p); err != nil {
-			return err
-		}
-		if seen[p.Key] {
-			return store.Invalidf("Duplicate parameter key '%s': a logged model param is logged once.", p.Key)
-		}
-		seen[p.Key] = true
-	}
-	return nil
+	return validateModelKVs(paramKVs(params), "parameter", func(x kv) error { return store.ValidateParam(store.Param{Key: x.k, Value: x.v}) })
 }
 
 func validateModelTags(tags []store.Tag) error {
+	return validateModelKVs(tagKVs(tags), "tag", func(x kv) error { return store.ValidateTag(store.Tag{Key: x.k, Value: x.v}) })
+}
+
+// validateModelKVs checks params or tags of a model, a key given twice
+// included (MLflow: the table's primary key).
+func validateModelKVs(kvs []kv, what string, validate func(kv) error) error {
 	seen := map[string]bool{}
-	for _, t := range tags {
-		if err := store.ValidateTag(t); err != nil {
+	for _, x := range kvs {
+		if err := validate(x); err != nil {
 			return err
 		}
-		if seen[t.Key] {
-			return store.Invalidf("Duplicate tag key '%s'.", t.Key)
+		if seen[x.k] {
+			return store.Invalidf("Duplicate %s key '%s': a logged model %s is set once per call.", what, x.k, what)
 		}
-		seen[t.Key] = true
+		seen[x.k] = true
 	}
 	return nil
 }

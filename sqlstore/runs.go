@@ -110,8 +110,7 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*sto
 		return nil, err
 	}
 	defer s.leave()
-	expID := cmp.Or(req.ExperimentID, store.DefaultExperimentID)
-	n, err := parseExperimentID(expID)
+	expID, n, err := experimentOrDefault(req.ExperimentID)
 	if err != nil {
 		return nil, err
 	}
