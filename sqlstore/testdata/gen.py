@@ -19,6 +19,14 @@ It writes, for the running MLflow version X:
                    (get_metric_history), dataset inputs; the artifact root is
                    replaced by <ROOT>
 
+and, for MLflow 3 (logged models, in the Default experiment):
+
+    mlflow-X-loggedmodels.json  what MLflow reads back of them:
+                   get_logged_model of each (every metric point, in MLflow's
+                   order), which ids are not found (deleted), the run outputs
+                   of the runs, and search_logged_models results for a few
+                   filters and orders (read by loggedmodelfixture_test.go)
+
 The artifact root is the fixed path ROOT below (no artifact is logged), so
 that the database's locations do not depend on where it was generated.
 Uses only mlflow and the standard library.
@@ -128,6 +136,71 @@ def log(client, root):
     client.restore_experiment(back)
 
 
+def log_logged_models(client):
+    """MLflow 3 logged models in the Default experiment, from two runs."""
+    from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+
+    store = client._tracking_client.store
+    r1 = client.create_run("0", start_time=T0 + 60, run_name="model trainer").info.run_id
+    r2 = client.create_run("0", start_time=T0 + 61, run_name="model tuner").info.run_id
+    ids = []
+    specs = [
+        ("ridge", "regressor", r1, {"alpha": "0.5", "solver": "svd"}, {"team": "vision", "ü": "✓"}),
+        ("lasso", None, r1, {"alpha": "1"}, {}),
+        ("tuned", "regressor", r2, {}, {"team": "nlp"}),
+        ("doomed", "classifier", r2, {"alpha": "0"}, {}),
+        ("unnamed-source", None, None, {}, {}),
+    ]
+    for name, typ, src, params, tags in specs:
+        m = client.create_logged_model("0", name=name, source_run_id=src, params=params, tags=tags, model_type=typ)
+        ids.append(m.model_id)
+    ridge, lasso, tuned, doomed, _ = ids
+    store.log_batch(r1, [
+        Metric("rmse", 0.5, T0 + 1, 0, model_id=ridge), Metric("rmse", 0.25, T0 + 2, 1, model_id=ridge),
+        Metric("rmse", float("nan"), T0 + 3, 2, model_id=ridge),
+        Metric("rmse", 0.3, T0 + 4, 1, model_id=ridge, dataset_name="eval", dataset_digest="ffff"),
+        Metric("r2", float("inf"), T0 + 1, 0, model_id=ridge), Metric("rmse", 0.75, T0 + 1, 0, model_id=lasso),
+    ], [], [])
+    store.log_batch(r2, [Metric("rmse", 0.1, T0 + 9, 3, model_id=tuned), Metric("rmse", -0.1, T0 + 9, 4, model_id=doomed)], [], [])
+    store.log_outputs(r1, [LoggedModelOutput(ridge, 1), LoggedModelOutput(lasso, 0)])
+    store.log_outputs(r2, [LoggedModelOutput(tuned, 3)])
+    client.finalize_logged_model(ridge, LoggedModelStatus.READY)
+    client.finalize_logged_model(tuned, LoggedModelStatus.FAILED)
+    client.set_logged_model_tags(lasso, {"note": "multi\nline"})
+    client.delete_logged_model_tag(ridge, "team")
+    client.delete_logged_model(doomed)
+    return ids, [r1, r2]
+
+
+def dump_logged_models(client, ids, runs):
+    """What MlflowClient reads of the logged models."""
+    def lm(m):
+        return {
+            "model_id": m.model_id, "experiment_id": m.experiment_id, "name": m.name,
+            "artifact_location": normalize(m.artifact_location), "model_type": m.model_type or "",
+            "source_run_id": m.source_run_id or "", "status": str(m.status), "status_message": m.status_message or "",
+            "creation_timestamp": m.creation_timestamp, "last_updated_timestamp": m.last_updated_timestamp,
+            "tags": dict(sorted((m.tags or {}).items())), "params": dict(sorted((m.params or {}).items())),
+            "metrics": [[x.key, repr(float(x.value)), x.timestamp, x.step, x.run_id, x.dataset_name or "", x.dataset_digest or ""]
+                        for x in (m.metrics or [])],
+        }
+
+    models, missing = {}, []
+    for mid in ids:
+        try:
+            models[mid] = lm(client.get_logged_model(mid))
+        except Exception:
+            missing.append(mid)
+    searches = []
+    for f, ob in [("", None), ("metrics.rmse < 0.3", None), ("params.alpha = '1'", None), ("status = '2'", None),
+                  ("", [{"field_name": "metrics.rmse", "ascending": True}]), ("", [{"field_name": "name", "ascending": True}]),
+                  ("name LIKE '%o%'", [{"field_name": "model_type", "ascending": False}])]:
+        found = list(paged(lambda t: client.search_logged_models(["0"], filter_string=f or None, order_by=ob, max_results=2, page_token=t)))
+        searches.append({"filter": f, "order_by": ob or [], "ids": [m.model_id for m in found]})
+    outputs = {r: [[o.model_id, o.step] for o in client.get_run(r).outputs.model_outputs] for r in runs}
+    return {"models": models, "missing": missing, "outputs": outputs, "searches": searches}
+
+
 def paged(fetch):
     token = None
     while True:
@@ -202,9 +275,17 @@ def main():
     client = MlflowClient("sqlite:///" + db)
     client._tracking_client.store.artifact_root_uri = ROOT  # 2.22.5 reads no environment variable
     log(client, ROOT)
+    lm = None
+    if int(mlflow.__version__.split(".")[0]) >= 3:
+        ids, runs = log_logged_models(client)
+        lm = dump_logged_models(client, ids, runs)
     with open(os.path.join(out, f"mlflow-{mlflow.__version__}.json"), "w", encoding="utf-8") as f:
         json.dump(dump(client), f, ensure_ascii=False, indent=1, sort_keys=True)
         f.write("\n")
+    if lm is not None:
+        with open(os.path.join(out, f"mlflow-{mlflow.__version__}-loggedmodels.json"), "w", encoding="utf-8") as f:
+            json.dump(lm, f, ensure_ascii=False, indent=1, sort_keys=True)
+            f.write("\n")
 
 
 if __name__ == "__main__":
