@@ -656,19 +656,15 @@ func (s *Store) appendModelMetric(ctx context.Context, modelDir, key string, lin
 	return fmt.Errorf("fsstore: log model metric %q: cannot open or create %s", key, path)
 }
 
-// SearchLoggedModels implements store.LoggedModels with the filter subset
-// of store.ParseLoggedModelFilter. Deleted models, and models whose
-// meta.yaml records another experiment, are left out, as MLflow's
+// SearchLoggedModels implements store.LoggedModels with the rules of
+// MLflow's file store (store.FileLoggedModels). Deleted models, and models
+// whose meta.yaml records another experiment, are left out, as MLflow's
 // _list_models does; a directory without meta.yaml is skipped.
 func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	clauses, err := store.ParseLoggedModelFilter(q.Filter)
-	if err != nil {
-		return nil, err
-	}
 	var all []*store.LoggedModel
 	for _, expID := range q.ExperimentIDs {
 		if err := store.ValidateExperimentID(expID); err != nil {
@@ -708,19 +704,10 @@ func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery
 			if err != nil {
 				return nil, err
 			}
-			if store.MatchLoggedModel(clauses, lm) {
-				all = append(all, lm)
-			}
+			all = append(all, lm)
 		}
 	}
-	if err := store.SortLoggedModels(all, q.OrderBy); err != nil {
-		return nil, err
-	}
-	page, next, err := store.PageLoggedModels(all, q)
-	if err != nil {
-		return nil, err
-	}
-	return &store.LoggedModelPage{Models: page, NextPageToken: next}, nil
+	return store.FileLoggedModels.Search(all, q)
 }
 
 // encodeOutput returns <run>/outputs/<model_id>/meta.yaml. As in MLflow's

@@ -151,9 +151,13 @@ type CreateLoggedModelRequest struct {
 // LoggedModelQuery selects logged models.
 type LoggedModelQuery struct {
 	ExperimentIDs []string
-	// Filter is MLflow's filter string for search_logged_models, in the
-	// subset [ParseLoggedModelFilter] accepts; "" matches all.
+	// Filter is MLflow's filter string for search_logged_models (see
+	// [LoggedModelSemantics.ParseFilter]); "" matches all.
 	Filter string
+	// Datasets, if set, restricts metric clauses to metrics logged on one
+	// of these datasets, and without a metric clause keeps only models
+	// with some metric on one of them.
+	Datasets []LoggedModelDataset
 	// OrderBy defaults to creation_timestamp DESC; model_id ASC always
 	// breaks ties, as in MLflow.
 	OrderBy    []LoggedModelOrderBy
@@ -161,12 +165,23 @@ type LoggedModelQuery struct {
 	PageToken  string
 }
 
+// LoggedModelDataset is one entry of search_logged_models' datasets: a
+// dataset name (required) and optionally its digest ("" matches any).
+type LoggedModelDataset struct {
+	Name   string
+	Digest string
+}
+
 // LoggedModelOrderBy is one order_by entry of search_logged_models: an
 // attribute (name, model_id, model_type, status, source_run_id,
-// creation_timestamp, last_updated_timestamp) or metrics.<key>.
+// creation_timestamp, last_updated_timestamp) or metrics.<key>. For a
+// metric, DatasetName and DatasetDigest ("" for none) restrict the points
+// the order uses.
 type LoggedModelOrderBy struct {
-	FieldName string
-	Ascending bool
+	FieldName     string
+	Ascending     bool
+	DatasetName   string
+	DatasetDigest string
 }
 
 // LoggedModelPage is one page of logged models.

@@ -1,239 +1,836 @@
 package store
 
 import (
-	"cmp"
-	"encoding/base64"
-	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/mlrun-go/mlrun/store/internal/pysql"
 )
 
-// This file is search_logged_models for the backends: a subset of MLflow's
-// filter language, evaluated in memory with the semantics of MLflow 3.17.2's
-// file store (SearchLoggedModelsUtils in mlflow/utils/search_utils.py), its
-// order (default creation_timestamp DESC, then model_id ASC) and offset
-// page tokens.
+// This file is search_logged_models for the backends: MLflow 3.17.2's
+// filter language, datasets, order_by and page tokens, evaluated in memory
+// with the rules of either of MLflow's stores. MLflow's two stores parse
+// and evaluate these searches with different code
+// (SearchLoggedModelsUtils in mlflow/utils/search_utils.py for the file
+// store; mlflow/utils/search_logged_model_utils.py and
+// SqlAlchemyStore._apply_*_search_logged_models for the SQL store), so
+// they accept different filters and can answer the same one differently;
+// [LoggedModelSemantics] names the rules. testdata/loggedmodels holds a
+// corpus recorded with MLflow that the tests replay.
+
+// LoggedModelSemantics names the MLflow store whose search_logged_models
+// rules a backend follows. Each mlrun backend follows the store whose
+// format it writes, so that MLflow answers the same searches the same way.
+//
+// The two differ in what they accept:
+//
+//   - Entity prefixes. The file store takes metric/metrics,
+//     param/params/parameter/parameters, tag/tags,
+//     attribute/attributes/attr/run and dataset/datasets; the SQL store
+//     only attributes, metrics, params and tags.
+//   - Comparators. The file store checks a clause's comparator only when
+//     it evaluates the clause on a model (so an invalid one goes
+//     unreported when no model gets that far), and does not check it at
+//     all for string attributes: name > 'a' compares strings. The SQL
+//     store checks every comparator first: numeric entities take
+//     < <= > >= = !=, everything else = != LIKE ILIKE IN NOT IN.
+//   - IN lists. The file store takes them for attributes only (a
+//     non-empty tuple of strings); the SQL store for attributes, params
+//     and tags, with any Python literal tuple.
+//   - Values. The file store wants quoted strings for strings and number
+//     tokens for numbers; the SQL store takes any token and converts it
+//     (float() for numbers, an internal error when that fails; a bare
+//     word or number as a string; only single quotes are removed, so
+//     "x" is the three-character string "x" with its double quotes).
+//   - Attributes. The file store knows name, model_id, model_type, status,
+//     source_run_id, creation_timestamp, last_updated_timestamp and
+//     creation_time / last_updated_time (accepted, but an internal error
+//     once evaluated). The SQL store takes any column of logged_models
+//     (experiment_id, lifecycle_stage, artifact_location,
+//     status_message, creation_timestamp_ms, ...); unprefixed
+//     creation_time and creation_timestamp mean creation_timestamp_ms
+//     and last_updated_timestamp means last_updated_timestamp_ms, but
+//     with the attributes. prefix these names are internal errors.
+//   - IS NULL / IS NOT NULL and datasets.<key> clauses parse in the file
+//     store and then fail (or, for datasets.name, compare the model's
+//     name); the SQL store rejects them.
+//
+// And in how they evaluate:
+//
+//   - Metrics. The file store compares the first of the model's latest
+//     points per dataset (the latest by step, timestamp, value; datasets
+//     in the order their first point was logged). The SQL store matches
+//     a model if any logged point satisfies the clause. NaN is NaN in the
+//     file store (it satisfies only !=); the SQL store stores it as 0 and
+//     ±Inf as ±1.7976931348623157e308.
+//   - status. The file store compares the status name ('READY'); the SQL
+//     store its integer (PENDING 1, READY 2, FAILED 3), so status =
+//     'READY' matches nothing and status = '2' matches READY models.
+//   - LIKE and ILIKE. The file store uses Python regular expressions (.
+//     does not match a newline, a pattern not ending in % may match
+//     before a final newline, ILIKE folds all of Unicode); the SQL store
+//     SQLite's case-sensitive LIKE (% and _ match any character) and
+//     lower(), which folds ASCII only.
+//   - order_by. The file store sorts metric values by the latest point
+//     (by timestamp) among the model's latest points per dataset; missing
+//     values sort last; None in model_type or source_run_id in an
+//     ascending sort is an internal error (Python cannot compare None
+//     with a string); status sorts by name. The SQL store takes the
+//     latest point by timestamp, step and run id, sorts NULLs last,
+//     status by its integer, accepts any column, does not strip
+//     field_name, and lets dataset_digest go without dataset_name.
+//   - Page tokens. The file store's token is base64 of {"offset": N}; the
+//     SQL store's also holds the experiment ids, filter and order_by and
+//     must match the request.
+type LoggedModelSemantics int
+
+const (
+	// FileLoggedModels is MLflow's file store (FileStore.search_logged_models).
+	FileLoggedModels LoggedModelSemantics = iota
+
+	// SQLLoggedModels is MLflow's SQL store on SQLite
+	// (SqlAlchemyStore.search_logged_models). A model's Metrics must then
+	// hold every logged point (the rows of logged_model_metrics), not only
+	// the latest ones.
+	SQLLoggedModels
+)
+
+// String returns "file" or "sql".
+func (sem LoggedModelSemantics) String() string {
+	if sem == SQLLoggedModels {
+		return "sql"
+	}
+	return "file"
+}
 
 // LoggedModelClause is one comparison of a logged-model filter.
 type LoggedModelClause struct {
-	Entity string // "attribute", "metric", "param" or "tag"
-	Key    string // with aliases resolved (creation_time -> creation_timestamp)
-	Op     string // = != < <= > >= LIKE ILIKE (upper case)
-	Str    string // the value, for strings
-	Num    float64
+	// Entity is "attribute", "metric", "param" or "tag", or (file store
+	// only) "dataset".
+	Entity string
+	// Key is the attribute, metric, param or tag key, without backticks
+	// and quotes as the store removes them. Attribute aliases are kept as
+	// the store keeps them: the file store does not resolve creation_time
+	// (it fails on evaluation); for the SQL store see Column.
+	Key string
+	// Op is the comparator in upper case: = != < <= > >= LIKE ILIKE IN
+	// NOT IN, or (file store, failing on evaluation) IS NULL, IS NOT NULL
+	// and whatever else sqlparse groups as a comparison.
+	Op string
+	// Str is the value of a string comparison.
+	Str string
+	// Num is the value of a numeric comparison (metrics, and numeric
+	// attributes); NaN for the SQL store's float('nan').
+	Num float64
+	// List holds the values of IN / NOT IN (and of a list given to another
+	// comparator), as text.
+	List []string
+	// Column is, for an attribute clause of the SQL store, the
+	// logged_models column it compares (creation_timestamp_ms for
+	// creation_time).
+	Column string
+
+	sem     LoggedModelSemantics
+	numeric bool     // Num holds the value
+	isList  bool     // List holds the value
+	items   []lmItem // the SQL store's list, typed
 }
 
-var (
-	lmStringAttrs  = []string{"name", "model_id", "model_type", "status", "source_run_id"}
-	lmNumericAttrs = []string{"creation_timestamp", "last_updated_timestamp"}
-	lmAttrAliases  = map[string]string{"creation_time": "creation_timestamp", "last_updated_time": "last_updated_timestamp"}
-	lmStringOps    = []string{"=", "!=", "LIKE", "ILIKE"}
-	lmNumericOps   = []string{"=", "!=", "<", "<=", ">", ">="}
-	lmPrefixes     = map[string]string{
-		"metric": "metric", "metrics": "metric",
-		"param": "param", "params": "param", "parameter": "param", "parameters": "param",
-		"tag": "tag", "tags": "tag",
-		"attribute": "attribute", "attributes": "attribute", "attr": "attribute",
+// lmItem is one value of an SQL IN list: text, a number or NULL.
+type lmItem struct {
+	kind byte // 's' text, 'n' number, 'N' NULL
+	str  string
+	num  float64
+}
+
+// errLMInternal marks errors MLflow raises as internal errors (a Python
+// exception without an error code, HTTP 500); Code gives INTERNAL_ERROR.
+var errLMInternal = errors.New("internal error")
+
+func lmInternalf(format string, args ...any) error { return Errorf(errLMInternal, format, args...) }
+
+func lmPyErr(err error) error {
+	var pe *pysql.Error
+	if errors.As(err, &pe) {
+		if pe.Internal {
+			return lmInternalf("%s", pe.Msg)
+		}
+		return Invalidf("%s", pe.Msg)
 	}
+	return err
+}
+
+// File store keys and comparators (SearchLoggedModelsUtils).
+var (
+	lmFileNumericAttrs = []string{"creation_timestamp", "creation_time", "last_updated_timestamp", "last_updated_time"}
+	lmFileAttrs        = append([]string{"name", "model_id", "model_type", "status", "source_run_id"}, lmFileNumericAttrs...)
+	lmMetricOps        = []string{">", ">=", "!=", "=", "<", "<="}
+	lmFileParamOps     = []string{"!=", "=", "LIKE", "ILIKE"}
+	lmDatasetKeys      = []string{"name", "digest", "context"}
+	lmEntityTypes      = "['metric', 'parameter', 'tag', 'attribute', 'dataset']"
 )
 
-// ParseLoggedModelFilter parses a search_logged_models filter string. The
-// subset accepted: clauses joined by AND (any case), each
-// <identifier> <comparator> <value>, where the identifier is an attribute
-// (name, model_id, model_type, status, source_run_id: = != LIKE ILIKE with a
-// quoted string; creation_timestamp, last_updated_timestamp and the aliases
-// creation_time, last_updated_time: = != < <= > >= with an integer), or
-// metrics.<key> (= != < <= > >= with a number), params.<key> or
-// tags.<key> (= != LIKE ILIKE with a quoted string). Keys may be
-// backticked or double-quoted. OR, IN, IS NULL and dataset filters are not
-// supported and give ErrInvalidParameter. An empty filter gives no clauses.
+// ParseLoggedModelFilter parses a search_logged_models filter string as
+// MLflow's file store does; see [LoggedModelSemantics.ParseFilter].
 func ParseLoggedModelFilter(filter string) ([]LoggedModelClause, error) {
-	toks, err := lmTokens(filter)
+	return FileLoggedModels.ParseFilter(filter)
+}
+
+// ParseFilter parses a search_logged_models filter string as the store
+// does before it reads any model: ANDed comparisons (AND in any case; OR,
+// NOT and parentheses are rejected), each <identifier> <comparator>
+// <value>, with the entities, keys, comparators and values of
+// [LoggedModelSemantics]. Rejected filters give an ErrInvalidParameter
+// error with MLflow's message, or, where MLflow fails with a Python
+// exception, an error whose [Code] is INTERNAL_ERROR. An empty filter
+// gives no clauses.
+//
+// The file store checks some things only while evaluating: those errors
+// come from [LoggedModelSemantics.Match] and [LoggedModelSemantics.Search].
+func (sem LoggedModelSemantics) ParseFilter(filter string) ([]LoggedModelClause, error) {
+	if sem == SQLLoggedModels {
+		return parseLMFilterSQL(filter)
+	}
+	return parseLMFilterFile(filter)
+}
+
+// --- file store parser: SearchUtils.parse_search_filter ---------------------
+
+func parseLMFilterFile(filter string) ([]LoggedModelClause, error) {
+	if filter == "" {
+		return nil, nil
+	}
+	stmts, err := pysql.Parse(filter)
 	if err != nil {
-		return nil, err
+		return nil, Invalidf("Error on parsing filter '%s'", filter)
+	}
+	if len(stmts) == 0 {
+		return nil, Invalidf("Invalid filter '%s'. Could not be parsed.", filter)
+	}
+	if len(stmts) > 1 {
+		return nil, Invalidf("Search filter contained multiple expression %s. Provide AND-ed expression list.", pysql.Repr(filter))
+	}
+	toks := pysql.JoinInComparisons(stmts[0].Tokens())
+	var invalid []string
+	for _, t := range toks {
+		if t.IsComparison() || t.IsWhitespace() || t.IsKeyword("AND") {
+			continue
+		}
+		invalid = append(invalid, "'"+t.Value()+"'")
+	}
+	if len(invalid) > 0 {
+		return nil, Invalidf("Invalid clause(s) in filter string: %s", strings.Join(invalid, ", "))
 	}
 	var out []LoggedModelClause
-	for len(toks) > 0 {
-		if len(out) > 0 {
-			if !strings.EqualFold(toks[0], "AND") {
-				return nil, Invalidf("Invalid filter '%s': expected AND, got '%s' (only AND is supported)", filter, toks[0])
-			}
-			toks = toks[1:]
+	for _, t := range toks {
+		if !t.IsComparison() {
+			continue
 		}
-		if len(toks) < 3 {
-			return nil, Invalidf("Invalid filter '%s': incomplete clause", filter)
-		}
-		c, err := lmClause(toks[0], strings.ToUpper(toks[1]), toks[2])
+		c, err := lmFileComparison(t)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, c)
-		toks = toks[3:]
 	}
 	return out, nil
 }
 
-func lmClause(ident, op, val string) (LoggedModelClause, error) {
-	c := LoggedModelClause{Entity: "attribute", Op: op}
-	key := ident
-	if i := strings.IndexByte(ident, '.'); i > 0 && !isQuote(ident[0]) {
-		ent, ok := lmPrefixes[ident[:i]]
-		if !ok {
-			return c, Invalidf("Invalid entity type '%s'. Valid values are ['metric', 'parameter', 'tag', 'attribute']", ident[:i])
+func lmFileComparison(cmp *pysql.Node) (LoggedModelClause, error) {
+	var toks []*pysql.Node
+	for _, t := range cmp.Tokens() {
+		if !t.IsWhitespace() {
+			toks = append(toks, t)
 		}
-		c.Entity, key = ent, ident[i+1:]
 	}
-	key = unquote(key)
-	if a, ok := lmAttrAliases[key]; ok && c.Entity == "attribute" {
-		key = a
-	}
-	c.Key = key
-	numeric := c.Entity == "metric" || (c.Entity == "attribute" && slices.Contains(lmNumericAttrs, key))
-	if c.Entity == "attribute" && !numeric && !slices.Contains(lmStringAttrs, key) {
-		return c, Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", key, strings.Join(append(slices.Clone(lmStringAttrs), lmNumericAttrs...), "', '"))
-	}
-	if numeric {
-		if !slices.Contains(lmNumericOps, op) {
-			return c, Invalidf("Invalid comparator '%s' not one of '%s'", op, strings.Join(lmNumericOps, "', '"))
+	c := LoggedModelClause{sem: FileLoggedModels}
+	if len(toks) == 2 {
+		op := pysql.Upper(toks[1].Value())
+		if op == "IS NULL" || op == "IS NOT NULL" {
+			if !toks[0].IsIdentifier() {
+				return c, Invalidf("Invalid comparison clause. Expected 'Identifier' found '%s'", toks[0].Value())
+			}
+			e, key, err := lmFileIdentifier(toks[0].Value())
+			if err != nil {
+				return c, err
+			}
+			if e != "tag" && e != "param" {
+				return c, Invalidf("IS NULL / IS NOT NULL is only supported for tags and params, not for '%s' '%s'", lmPyEntity(e), key)
+			}
+			c.Entity, c.Key, c.Op = e, key, op
+			return c, nil
 		}
-		f, err := strconv.ParseFloat(unquote(val), 64)
-		if err != nil {
-			return c, Invalidf("Expected numeric value type for %s '%s'. Found %s", c.Entity, key, val)
-		}
-		if c.Entity == "attribute" && f != float64(int64(f)) {
-			return c, Invalidf("Expected an integer value for attribute '%s'. Found %s", key, val)
-		}
-		c.Num = f
-		return c, nil
 	}
-	if !slices.Contains(lmStringOps, op) {
-		return c, Invalidf("Invalid comparator '%s' not one of '%s'", op, strings.Join(lmStringOps, "', '"))
+	if len(toks) != 3 {
+		return c, Invalidf("Invalid comparison clause. Expected 3 tokens found %d", len(toks))
 	}
-	if len(val) < 2 || !isQuote(val[0]) || val[len(val)-1] != val[0] || val[0] == '`' {
-		return c, Invalidf("Expected a quoted string value for %s '%s'. Found %s", c.Entity, key, val)
+	if !toks[0].IsIdentifier() {
+		return c, Invalidf("Invalid comparison clause. Expected 'Identifier' found '%s'", toks[0].Value())
 	}
-	c.Str = val[1 : len(val)-1]
-	return c, nil
+	e, key, err := lmFileIdentifier(toks[0].Value())
+	if err != nil {
+		return c, err
+	}
+	c.Entity, c.Key, c.Op = e, key, pysql.Upper(toks[1].Value())
+	return c, lmFileValue(&c, toks[2])
 }
 
-func isQuote(b byte) bool { return b == '\'' || b == '"' || b == '`' }
+// lmPyEntity is the name MLflow's file-store parser gives an entity.
+func lmPyEntity(e string) string {
+	if e == "param" {
+		return "parameter"
+	}
+	return e
+}
 
-func unquote(s string) string {
-	if len(s) >= 2 && isQuote(s[0]) && s[len(s)-1] == s[0] {
+// lmFileIdentifier is SearchUtils._get_identifier with the logged-model
+// attribute keys.
+func lmFileIdentifier(ident string) (string, string, error) {
+	prefix, key, ok := strings.Cut(ident, ".")
+	e := "attribute"
+	if ok {
+		switch p := lmTrimBackticks(prefix); p {
+		case "metric", "metrics":
+			e = "metric"
+		case "parameter", "parameters", "param", "params":
+			e = "param"
+		case "tag", "tags":
+			e = "tag"
+		case "attribute", "attr", "attributes", "run":
+			e = "attribute"
+		case "dataset", "datasets":
+			e = "dataset"
+		default:
+			return "", "", Invalidf("Invalid entity type '%s'. Valid values are %s", p, lmEntityTypes)
+		}
+	} else {
+		key = prefix
+	}
+	key = lmTrimBackticks(lmStripQuotes(key))
+	if e == "attribute" && !slices.Contains(lmFileAttrs, key) {
+		return "", "", Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", key, pysql.SetRepr(lmFileAttrs))
+	}
+	if e == "dataset" && !slices.Contains(lmDatasetKeys, key) {
+		return "", "", Invalidf("Invalid dataset key '%s' specified. Valid keys are '%s'", key, pysql.SetRepr(lmDatasetKeys))
+	}
+	return e, key, nil
+}
+
+func lmIsQuoted(s, q string) bool {
+	return utf8.RuneCountInString(s) >= 2 && strings.HasPrefix(s, q) && strings.HasSuffix(s, q)
+}
+
+func lmTrimBackticks(s string) string {
+	if lmIsQuoted(s, "`") {
 		return s[1 : len(s)-1]
 	}
 	return s
 }
 
-// lmTokens splits a filter into identifiers, comparators, values and AND,
-// keeping quoted parts whole.
-func lmTokens(s string) ([]string, error) {
-	var toks []string
-	for i := 0; i < len(s); {
-		switch ch := s[i]; {
-		case ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r':
-			i++
-		case strings.ContainsRune("=!<>", rune(ch)):
-			j := i + 1
-			if j < len(s) && s[j] == '=' {
-				j++
-			}
-			op := s[i:j]
-			if op == "!" {
-				return nil, Invalidf("Invalid filter '%s': bad comparator", s)
-			}
-			toks = append(toks, op)
-			i = j
-		default:
-			j := i
-			for j < len(s) && !strings.ContainsRune(" \t\r\n=!<>", rune(s[j])) {
-				if isQuote(s[j]) {
-					k := strings.IndexByte(s[j+1:], s[j])
-					if k < 0 {
-						return nil, Invalidf("Invalid filter '%s': unterminated quote", s)
-					}
-					j += k + 2
-					continue
-				}
-				j++
-			}
-			toks = append(toks, s[i:j])
-			i = j
-		}
+func lmStripQuotes(s string) string {
+	if lmIsQuoted(s, "'") || lmIsQuoted(s, `"`) {
+		return s[1 : len(s)-1]
 	}
-	return toks, nil
+	return s
 }
 
-// MatchLoggedModel reports whether m satisfies every clause, as MLflow's
-// file store evaluates them: a missing metric, param, tag or model_type
-// matches nothing; a metric compares the first matching point.
-func MatchLoggedModel(clauses []LoggedModelClause, m *LoggedModel) bool {
-	for _, c := range clauses {
-		if !matchLMClause(c, m) {
-			return false
-		}
+func lmQuotedValue(raw string) (string, error) {
+	if lmIsQuoted(raw, "'") || lmIsQuoted(raw, `"`) {
+		return raw[1 : len(raw)-1], nil
 	}
-	return true
+	return "", Invalidf("Parameter value is either not quoted or unidentified quote types used for string value %s. Use either single or double quotes.", raw)
 }
 
-func matchLMClause(c LoggedModelClause, m *LoggedModel) bool {
-	var s string
+// lmFileValue is SearchUtils._get_value for the clause's entity.
+func lmFileValue(c *LoggedModelClause, tok *pysql.Node) error {
+	raw := tok.Value()
+	isNum := tok.IsInteger() || tok.IsFloat()
+	isStr := tok.IsSingleString() || tok.IsIdentifier()
+	var err error
 	switch c.Entity {
 	case "metric":
-		x, ok := m.Metric(c.Key)
-		return ok && compareNum(c.Op, x.Value, c.Num)
-	case "param":
-		v, ok := m.Params[c.Key]
-		if !ok {
-			return false
+		if !isNum {
+			return Invalidf("Expected numeric value type for metric. Found %s", raw)
 		}
-		s = v
-	case "tag":
-		v, ok := m.Tags[c.Key]
-		if !ok {
-			return false
+		// The value stays text until it is evaluated: float(value).
+		c.Str = raw
+		if c.Num, err = pysql.Float(raw); err != nil {
+			return lmInternalf("could not convert string to float: %s", pysql.Repr(raw))
 		}
-		s = v
-	default:
-		switch c.Key {
-		case "creation_timestamp":
-			return compareNum(c.Op, float64(m.CreationTimestamp), c.Num)
-		case "last_updated_timestamp":
-			return compareNum(c.Op, float64(m.LastUpdatedTimestamp), c.Num)
-		case "name":
-			s = m.Name
-		case "model_id":
-			s = m.ModelID
-		case "status":
-			s = m.Status.String()
-		case "model_type":
-			if m.ModelType == "" {
-				return false
+		c.numeric = true
+	case "param", "tag":
+		if !isStr {
+			return Invalidf("Expected a quoted string value for %s (e.g. 'my-value'). Got value %s", lmPyEntity(c.Entity), raw)
+		}
+		c.Str, err = lmQuotedValue(raw)
+	case "attribute":
+		switch {
+		case slices.Contains(lmFileNumericAttrs, c.Key):
+			if !isNum {
+				return Invalidf("Expected numeric value type for numeric attribute: %s. Found %s", c.Key, raw)
 			}
-			s = m.ModelType
-		case "source_run_id":
-			if m.SourceRunID == "" {
-				return false
+			if tok.IsInteger() {
+				n, err := pysql.Int(raw)
+				if err != nil {
+					f, ferr := pysql.Float(raw)
+					if ferr != nil {
+						return lmInternalf("invalid literal for int() with base 10: %s", pysql.Repr(raw))
+					}
+					n = int64(f)
+				}
+				c.Num = float64(n)
+			} else if c.Num, err = pysql.Float(raw); err != nil {
+				return lmInternalf("could not convert string to float: %s", pysql.Repr(raw))
 			}
-			s = m.SourceRunID
+			c.Str, c.numeric = raw, true
+		case isStr:
+			c.Str, err = lmQuotedValue(raw)
+		case tok.IsParenthesis():
+			c.List, err = lmFileList(raw)
+			c.isList = true
+		default:
+			return Invalidf("Expected a quoted string value for attributes. Got value %s", raw)
+		}
+	case "dataset":
+		switch {
+		case isStr:
+			c.Str, err = lmQuotedValue(raw)
+		case tok.IsParenthesis():
+			c.List, err = lmFileList(raw)
+			c.isList = true
+		default:
+			return Invalidf("Expected a quoted string value for dataset attributes. Got value %s", raw)
 		}
 	}
-	switch c.Op {
-	case "=":
-		return s == c.Str
-	case "!=":
-		return s != c.Str
-	case "LIKE":
-		return likeRegexp(c.Str, false).MatchString(s)
-	case "ILIKE":
-		return likeRegexp(c.Str, true).MatchString(s)
+	return err
+}
+
+// lmFileList is SearchUtils._parse_list_from_sql_token: literal_eval of the
+// parenthesised text, which must give a non-empty tuple of strings (a
+// single string is a tuple of one).
+func lmFileList(raw string) ([]string, error) {
+	v, err := pysql.LiteralEval(raw)
+	if errors.Is(err, pysql.ErrSyntax) {
+		return nil, Invalidf("While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.")
+	}
+	if err != nil {
+		return nil, lmInternalf("malformed node or string in %s", raw)
+	}
+	items := []pysql.Value{v}
+	if v.Kind() == 't' {
+		items = v.Items()
+	}
+	if len(items) == 0 {
+		return nil, Invalidf("While parsing a list in the query, expected a non-empty list of string values, but got empty list")
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		if it.Kind() != 's' {
+			return nil, Invalidf("While parsing a list in the query, expected string value, punctuation, or whitespace, but got different type in list: %s", pysql.TupleRepr(items))
+		}
+		out = append(out, it.Str())
+	}
+	return out, nil
+}
+
+// --- SQL store parser: search_logged_model_utils.parse_filter_string --------
+
+// lmSQLColumns are the columns of MLflow's logged_models table; the
+// integer ones compare as numbers.
+var lmSQLColumns = map[string]bool{
+	"model_id": false, "experiment_id": true, "name": false, "artifact_location": false,
+	"creation_timestamp_ms": true, "last_updated_timestamp_ms": true, "status": true,
+	"lifecycle_stage": false, "model_type": false, "source_run_id": false, "status_message": false,
+}
+
+// lmSQLAliases is SqlLoggedModel.ALIASES.
+var lmSQLAliases = map[string]string{
+	"creation_time":          "creation_timestamp_ms",
+	"creation_timestamp":     "creation_timestamp_ms",
+	"last_updated_timestamp": "last_updated_timestamp_ms",
+}
+
+// lmSQLRelations are attributes of SqlLoggedModel that are not columns
+// but that getattr finds; comparing or ordering by them fails inside
+// SQLAlchemy.
+var lmSQLRelations = []string{"tags", "params", "metrics"}
+
+var lmSQLIdentRe = regexp.MustCompile(`^([a-z]+)\.(.+)\n?\z`)
+
+var (
+	lmSQLNumericOps = []string{"<", "<=", ">", ">=", "=", "!="}
+	lmSQLStringOps  = []string{"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"}
+)
+
+func parseLMFilterSQL(filter string) ([]LoggedModelClause, error) {
+	out, err := parseLMFilterSQLSyntax(filter)
+	if err != nil {
+		return nil, err
+	}
+	// _apply_filter_string_datasets_search_logged_models then looks the
+	// attribute columns up on SqlLoggedModel, in clause order.
+	for i := range out {
+		c := &out[i]
+		if c.Entity != "attribute" {
+			continue
+		}
+		if _, ok := lmSQLColumns[c.Key]; ok {
+			c.Column = c.Key
+			continue
+		}
+		if slices.Contains(lmSQLRelations, c.Key) {
+			return nil, Invalidf("Can't compare a collection to an object or collection; use contains() to test for membership.")
+		}
+		return nil, lmInternalf("type object 'SqlLoggedModel' has no attribute %s", pysql.Repr(c.Key))
+	}
+	return out, nil
+}
+
+// parseLMFilterSQLSyntax is parse_filter_string itself.
+func parseLMFilterSQLSyntax(filter string) ([]LoggedModelClause, error) {
+	if filter == "" {
+		return nil, nil
+	}
+	stmts, err := pysql.Parse(filter)
+	if err != nil {
+		return nil, Invalidf("Invalid filter string: %s. %v", pysql.Repr(filter), err)
+	}
+	if len(stmts) != 1 {
+		return nil, Invalidf("Invalid filter string: %s. Expected a single SQL expression.", pysql.Repr(filter))
+	}
+	var out []LoggedModelClause
+	for _, t := range pysql.JoinInComparisons(stmts[0].Tokens()) {
+		if t.IsComparison() {
+			var parts []string
+			for _, x := range t.Tokens() {
+				if !x.IsWhitespace() {
+					parts = append(parts, x.Value())
+				}
+			}
+			if len(parts) != 3 {
+				return nil, Invalidf("Invalid comparison: %s. Expected a comparison with 3 tokens.", t.Value())
+			}
+			c, err := lmSQLComparison(parts[0], pysql.Upper(parts[1]), parts[2])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+			continue
+		}
+		if pysql.Upper(strings.TrimSpace(t.Value())) == "AND" {
+			continue
+		}
+		return nil, Invalidf("Invalid filter string: %s. Expected a list of comparisons separated by 'AND' (e.g. 'metrics.loss > 0.1 AND params.lr = 0.01').", pysql.Repr(filter))
+	}
+	return out, nil
+}
+
+func lmSQLComparison(ident, op, value string) (LoggedModelClause, error) {
+	c := LoggedModelClause{sem: SQLLoggedModels, Entity: "attribute", Op: op}
+	if m := lmSQLIdentRe.FindStringSubmatch(ident); m != nil {
+		switch m[1] {
+		case "attributes":
+		case "metrics":
+			c.Entity = "metric"
+		case "params":
+			c.Entity = "param"
+		case "tags":
+			c.Entity = "tag"
+		default:
+			return c, Invalidf("Invalid entity type: %s. Expected one of ['attributes', 'metrics', 'params', 'tags'].", pysql.Repr(m[1]))
+		}
+		c.Key = strings.Trim(m[2], "`")
+	} else {
+		k := ident
+		if a, ok := lmSQLAliases[k]; ok {
+			k = a
+		}
+		c.Key = strings.Trim(k, "`")
+	}
+	numeric := c.Entity == "metric"
+	if c.Entity == "attribute" {
+		k := c.Key
+		if a, ok := lmSQLAliases[k]; ok {
+			k = a
+		}
+		numeric = k == "creation_timestamp_ms" || k == "last_updated_timestamp_ms"
+	}
+	ops := lmSQLStringOps
+	if numeric {
+		ops = lmSQLNumericOps
+	}
+	if !slices.Contains(ops, op) {
+		return c, Invalidf("Invalid comparison operator for %s.%s: %s. Expected one of %s.", lmSQLEntityName(c.Entity), c.Key, pysql.Repr(op), lmTupleRepr(ops))
+	}
+	if numeric {
+		f, err := pysql.Float(value)
+		if err != nil {
+			return c, lmInternalf("could not convert string to float: %s", pysql.Repr(value))
+		}
+		c.Num, c.Str, c.numeric = f, value, true
+		return c, nil
+	}
+	if strings.HasPrefix(value, "(") && strings.HasSuffix(value, ")") {
+		v, err := pysql.LiteralEval(value)
+		if err != nil {
+			return c, lmInternalf("malformed node or string in %s", value)
+		}
+		c.isList = true
+		switch v.Kind() {
+		case 's':
+			c.items = []lmItem{{kind: 's', str: v.Str()}}
+		case 't':
+			for _, it := range v.Items() {
+				item, err := lmSQLItem(it)
+				if err != nil {
+					return c, err
+				}
+				c.items = append(c.items, item)
+			}
+		default:
+			// A lone number and the like reach SQLAlchemy as a scalar,
+			// which it cannot use as a list.
+			return c, lmInternalf("IN expression list, SELECT construct, or bound parameter object expected, got %s", v.Repr())
+		}
+		for _, it := range c.items {
+			c.List = append(c.List, it.text())
+		}
+		return c, nil
+	}
+	c.Str = strings.Trim(value, "'")
+	return c, nil
+}
+
+func lmSQLEntityName(e string) string {
+	switch e {
+	case "metric":
+		return "metrics"
+	case "param":
+		return "params"
+	case "tag":
+		return "tags"
+	}
+	return "attributes"
+}
+
+func lmTupleRepr(items []string) string {
+	parts := make([]string, len(items))
+	for i, s := range items {
+		parts[i] = pysql.Repr(s)
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// lmSQLItem converts one literal_eval'd tuple item to the value SQLite is
+// given for it.
+func lmSQLItem(v pysql.Value) (lmItem, error) {
+	switch v.Kind() {
+	case 's':
+		return lmItem{kind: 's', str: v.Str()}, nil
+	case 'i', 'f':
+		f, err := pysql.Float(v.Num())
+		if err != nil {
+			return lmItem{}, lmInternalf("%s", err)
+		}
+		if math.IsNaN(f) {
+			return lmItem{kind: 'N'}, nil
+		}
+		return lmItem{kind: 'n', num: f, str: v.Num()}, nil
+	case 'B':
+		if v.Str() == "True" {
+			return lmItem{kind: 'n', num: 1, str: "1"}, nil
+		}
+		return lmItem{kind: 'n', num: 0, str: "0"}, nil
+	case 'N':
+		return lmItem{kind: 'N'}, nil
+	}
+	return lmItem{}, Invalidf("(sqlite3.ProgrammingError) Error binding parameter: type '%s' is not supported", v.TypeName())
+}
+
+func (it lmItem) text() string {
+	if it.kind == 'N' {
+		return "None"
+	}
+	return it.str
+}
+
+// --- evaluation ---------------------------------------------------------------
+
+// MatchLoggedModel reports whether m satisfies every clause, with the
+// semantics the clauses were parsed with and no dataset filter. A clause
+// the store would fail on counts as not matching; use
+// [LoggedModelSemantics.Match] to get that error.
+func MatchLoggedModel(clauses []LoggedModelClause, m *LoggedModel) bool {
+	sem := FileLoggedModels
+	if len(clauses) > 0 {
+		sem = clauses[0].sem
+	}
+	ok, err := sem.Match(clauses, nil, m)
+	return ok && err == nil
+}
+
+// Match reports whether m satisfies every clause, as the store evaluates
+// them, with metric clauses restricted to datasets (if any). The file
+// store evaluates the clauses in order and stops at the first false one;
+// a clause it fails on (an invalid comparator, creation_time, a None it
+// cannot compare) gives the error it raises. The SQL store's errors all
+// come from ParseFilter.
+//
+// Without a metric clause, datasets do not restrict anything here; see
+// [LoggedModelSemantics.Search] for the rule that then applies.
+func (sem LoggedModelSemantics) Match(clauses []LoggedModelClause, datasets []LoggedModelDataset, m *LoggedModel) (bool, error) {
+	for _, c := range clauses {
+		var ok bool
+		var err error
+		if sem == SQLLoggedModels {
+			ok, err = matchLMSQL(c, datasets, m)
+		} else {
+			ok, err = matchLMFile(c, datasets, m)
+		}
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func lmOnDataset(x LoggedModelMetric, ds []LoggedModelDataset) bool {
+	for _, d := range ds {
+		if x.DatasetName == d.Name && (d.Digest == "" || x.DatasetDigest == d.Digest) {
+			return true
+		}
 	}
 	return false
 }
 
-func compareNum(op string, a, b float64) bool {
+// matchLMFile is SearchLoggedModelsUtils._does_logged_model_match_clause.
+func matchLMFile(c LoggedModelClause, datasets []LoggedModelDataset, m *LoggedModel) (bool, error) {
+	op := c.Op
+	var lhs lmPy
+	switch {
+	case c.Entity == "metric":
+		if !slices.Contains(lmMetricOps, op) {
+			return false, Invalidf("Invalid comparator '%s' not one of '%s", op, pysql.SetRepr(lmMetricOps))
+		}
+		for _, x := range m.Metrics {
+			if x.Key == c.Key && (len(datasets) == 0 || lmOnDataset(x, datasets)) {
+				return lmCompareNum(op, x.Value, c.Num), nil
+			}
+		}
+		return false, nil
+	case c.Entity == "param" || c.Entity == "tag":
+		if !slices.Contains(lmFileParamOps, op) {
+			q := "'"
+			if c.Entity == "tag" {
+				q = ""
+			}
+			return false, Invalidf("Invalid comparator '%s' not one of '%s%s", op, pysql.SetRepr(lmFileParamOps), q)
+		}
+		vals := m.Params
+		if c.Entity == "tag" {
+			vals = m.Tags
+		}
+		v, ok := vals[c.Key]
+		if !ok {
+			return false, nil
+		}
+		lhs = lmPy{kind: 's', str: v}
+	case c.Entity == "attribute" && slices.Contains(lmFileNumericAttrs, c.Key):
+		if !slices.Contains(lmMetricOps, op) {
+			return false, Invalidf("Invalid comparator '%s' not one of '%s", op, pysql.SetRepr(lmSQLStringOps))
+		}
+		switch c.Key {
+		case "creation_timestamp":
+			return lmCompareNum(op, float64(m.CreationTimestamp), c.Num), nil
+		case "last_updated_timestamp":
+			return lmCompareNum(op, float64(m.LastUpdatedTimestamp), c.Num), nil
+		}
+		return false, lmInternalf("'LoggedModel' object has no attribute '%s'", c.Key)
+	default:
+		switch c.Key {
+		case "name":
+			lhs = lmPy{kind: 's', str: m.Name}
+		case "model_id":
+			lhs = lmPy{kind: 's', str: m.ModelID}
+		case "status":
+			lhs = lmPy{kind: 's', str: m.Status.String()}
+		case "model_type":
+			lhs = lmOptional(m.ModelType)
+		case "source_run_id":
+			lhs = lmOptional(m.SourceRunID)
+		default:
+			return false, Invalidf("Invalid logged model search key '%s'", c.Key)
+		}
+	}
+	if lhs.kind == 'N' {
+		return false, nil
+	}
+	return lmCompareStr(op, lhs.str, c)
+}
+
+type lmPy struct {
+	kind byte // 's' or 'N'
+	str  string
+}
+
+func lmOptional(s string) lmPy {
+	if s == "" {
+		return lmPy{kind: 'N'}
+	}
+	return lmPy{kind: 's', str: s}
+}
+
+// lmCompareStr is SearchUtils.get_comparison_func(op)(lhs, value) for a str
+// lhs and the clause's str or list value.
+func lmCompareStr(op, lhs string, c LoggedModelClause) (bool, error) {
+	if c.isList {
+		switch op {
+		case "IN":
+			return slices.Contains(c.List, lhs), nil
+		case "NOT IN":
+			return !slices.Contains(c.List, lhs), nil
+		case "=":
+			return false, nil
+		case "!=":
+			return true, nil
+		case ">", ">=", "<", "<=":
+			return false, lmInternalf("'%s' not supported between instances of 'str' and 'list'", op)
+		case "LIKE", "ILIKE":
+			return false, lmInternalf("expected string or bytes-like object, got 'list'")
+		}
+		return false, lmInternalf("%s", pysql.Repr(op))
+	}
+	v := c.Str
+	switch op {
+	case "=":
+		return lhs == v, nil
+	case "!=":
+		return lhs != v, nil
+	case ">":
+		return lhs > v, nil
+	case ">=":
+		return lhs >= v, nil
+	case "<":
+		return lhs < v, nil
+	case "<=":
+		return lhs <= v, nil
+	case "LIKE":
+		return lmPyLike(v, false).MatchString(lhs), nil
+	case "ILIKE":
+		return lmPyLike(v, true).MatchString(lhs), nil
+	case "IN":
+		return strings.Contains(v, lhs), nil
+	case "NOT IN":
+		return !strings.Contains(v, lhs), nil
+	}
+	return false, lmInternalf("%s", pysql.Repr(op))
+}
+
+func lmCompareNum(op string, a, b float64) bool {
 	switch op {
 	case "=":
 		return a == b
@@ -251,154 +848,330 @@ func compareNum(op string, a, b float64) bool {
 	return false
 }
 
-// likeRegexp converts a LIKE pattern as MLflow's file store does (% -> .*,
-// _ -> ., anchored at both ends, regex metacharacters escaped).
-func likeRegexp(pattern string, fold bool) *regexp.Regexp {
+// lmPyLike is MLflow's _convert_like_pattern_to_regex and re.match: %
+// becomes .*, _ becomes ., anchored at the start, and at the end unless
+// the pattern ends in % (where Python's $ also matches before a final
+// newline); . does not match a newline; ILIKE is re.IGNORECASE.
+func lmPyLike(pattern string, fold bool) *regexp.Regexp {
 	var b strings.Builder
 	if fold {
 		b.WriteString("(?i)")
 	}
-	b.WriteString("^(?s:")
+	b.WriteString(`\A`)
 	for _, r := range pattern {
 		switch r {
 		case '%':
-			b.WriteString(".*")
+			b.WriteString(`.*`)
 		case '_':
-			b.WriteString(".")
+			b.WriteString(`.`)
 		default:
 			b.WriteString(regexp.QuoteMeta(string(r)))
 		}
 	}
-	b.WriteString(")$")
+	if !strings.HasSuffix(pattern, "%") {
+		b.WriteString(`\n?\z`)
+	}
 	return regexp.MustCompile(b.String())
 }
 
-// SortLoggedModels sorts models as MLflow's search_logged_models does: by
-// the order_by entries, then creation_timestamp DESC and model_id ASC
-// (unless given). A metrics.<key> entry compares the latest point by
-// timestamp; models without the metric sort last.
-func SortLoggedModels(models []*LoggedModel, orderBy []LoggedModelOrderBy) error {
-	keys := slices.Clone(orderBy)
-	for i, o := range keys {
-		f := strings.TrimSpace(o.FieldName)
-		if a, ok := lmAttrAliases[f]; ok {
-			f = a
-		}
-		if k, ok := strings.CutPrefix(f, "metrics."); ok {
-			if k == "" {
-				return Invalidf("Invalid order by field name: %s.", o.FieldName)
-			}
-		} else if strings.Contains(f, ".") {
-			return Invalidf("Invalid order by field name: %s, only `metrics.<name>` is allowed.", strings.SplitN(f, ".", 2)[0])
-		} else if !slices.Contains(lmStringAttrs, f) && !slices.Contains(lmNumericAttrs, f) {
-			return Invalidf("Invalid order by field name: %s.", f)
-		}
-		keys[i].FieldName = f
+// lmSQLValue is a value as SQLite holds it: NULL, an integer or real
+// (numeric), or text.
+type lmSQLValue struct {
+	kind byte // 'N', 'n', 's'
+	num  float64
+	str  string
+}
+
+func lmSQLText(s string) lmSQLValue { return lmSQLValue{kind: 's', str: s} }
+
+func lmSQLOptText(s string) lmSQLValue {
+	if s == "" {
+		return lmSQLValue{kind: 'N'}
 	}
-	if !slices.ContainsFunc(keys, func(o LoggedModelOrderBy) bool { return o.FieldName == "creation_timestamp" }) {
-		keys = append(keys, LoggedModelOrderBy{FieldName: "creation_timestamp"})
-	}
-	if !slices.ContainsFunc(keys, func(o LoggedModelOrderBy) bool { return o.FieldName == "model_id" }) {
-		keys = append(keys, LoggedModelOrderBy{FieldName: "model_id", Ascending: true})
-	}
-	slices.SortStableFunc(models, func(a, b *LoggedModel) int {
-		for _, o := range keys {
-			c := compareLMField(a, b, o.FieldName, o.Ascending)
-			if c != 0 {
-				return c
-			}
+	return lmSQLText(s)
+}
+
+func lmSQLNum(f float64) lmSQLValue { return lmSQLValue{kind: 'n', num: f} }
+
+// lmSQLStatus is LoggedModelStatus.to_int, the status column.
+func lmSQLStatus(s LoggedModelStatus) float64 { return float64(s) }
+
+// lmSQLColumn returns column col of m as SQLite holds it.
+func lmSQLColumn(m *LoggedModel, col string) lmSQLValue {
+	switch col {
+	case "model_id":
+		return lmSQLText(m.ModelID)
+	case "experiment_id":
+		f, err := pysql.Float(m.ExperimentID)
+		if err != nil {
+			return lmSQLText(m.ExperimentID)
 		}
+		return lmSQLNum(f)
+	case "name":
+		return lmSQLText(m.Name)
+	case "artifact_location":
+		return lmSQLText(m.ArtifactLocation)
+	case "creation_timestamp_ms":
+		return lmSQLNum(float64(m.CreationTimestamp))
+	case "last_updated_timestamp_ms":
+		return lmSQLNum(float64(m.LastUpdatedTimestamp))
+	case "status":
+		return lmSQLNum(lmSQLStatus(m.Status))
+	case "lifecycle_stage":
+		return lmSQLText("active")
+	case "model_type":
+		return lmSQLOptText(m.ModelType)
+	case "source_run_id":
+		return lmSQLOptText(m.SourceRunID)
+	case "status_message":
+		return lmSQLOptText(m.StatusMessage)
+	}
+	return lmSQLValue{kind: 'N'}
+}
+
+// lmSQLStored is the value of a metric point as the SQL store keeps it:
+// NaN as 0, ±Inf as ±MaxFloat64.
+func lmSQLStored(v float64) float64 {
+	switch {
+	case math.IsNaN(v):
 		return 0
-	})
+	case math.IsInf(v, 1):
+		return math.MaxFloat64
+	case math.IsInf(v, -1):
+		return -math.MaxFloat64
+	}
+	return v
+}
+
+// lmSQLBindError is the error SQLite gives for a tuple bound as a single
+// value (a list value with = != or LIKE).
+func lmSQLBindError(c LoggedModelClause) error {
+	if c.isList && c.Op != "IN" && c.Op != "NOT IN" {
+		return Invalidf("(sqlite3.ProgrammingError) Error binding parameter: type 'tuple' is not supported")
+	}
 	return nil
 }
 
-func compareLMField(a, b *LoggedModel, field string, asc bool) int {
-	sign := 1
-	if !asc {
-		sign = -1
+func matchLMSQL(c LoggedModelClause, datasets []LoggedModelDataset, m *LoggedModel) (bool, error) {
+	if err := lmSQLBindError(c); err != nil {
+		return false, err
 	}
-	if k, ok := strings.CutPrefix(field, "metrics."); ok {
-		va, oka := latestByTimestamp(a, k)
-		vb, okb := latestByTimestamp(b, k)
-		switch {
-		case !oka && !okb:
-			return 0
-		case !oka:
-			return 1 // missing values sort last either way
-		case !okb:
-			return -1
+	switch c.Entity {
+	case "metric":
+		for _, x := range m.Metrics {
+			if x.Key == c.Key && (len(datasets) == 0 || lmOnDatasetSQL(x, datasets)) &&
+				lmSQLCompare(c, lmSQLNum(lmSQLStored(x.Value)), true) {
+				return true, nil
+			}
 		}
-		return sign * cmp.Compare(va, vb)
+		return false, nil
+	case "param", "tag":
+		vals := m.Params
+		if c.Entity == "tag" {
+			vals = m.Tags
+		}
+		v, ok := vals[c.Key]
+		return ok && lmSQLCompare(c, lmSQLText(v), false), nil
 	}
-	var c int
-	switch field {
-	case "creation_timestamp":
-		c = cmp.Compare(a.CreationTimestamp, b.CreationTimestamp)
-	case "last_updated_timestamp":
-		c = cmp.Compare(a.LastUpdatedTimestamp, b.LastUpdatedTimestamp)
-	case "name":
-		c = strings.Compare(a.Name, b.Name)
-	case "model_id":
-		c = strings.Compare(a.ModelID, b.ModelID)
-	case "model_type":
-		c = strings.Compare(a.ModelType, b.ModelType)
-	case "status":
-		c = strings.Compare(a.Status.String(), b.Status.String())
-	case "source_run_id":
-		c = strings.Compare(a.SourceRunID, b.SourceRunID)
+	col := c.Column
+	if col == "" {
+		col = c.Key
 	}
-	return sign * c
+	_, integer := lmSQLColumns[col]
+	integer = integer && lmSQLColumns[col]
+	return lmSQLCompare(c, lmSQLColumn(m, col), integer), nil
 }
 
-func latestByTimestamp(m *LoggedModel, key string) (float64, bool) {
-	var best *LoggedModelMetric
-	for i := range m.Metrics {
-		x := &m.Metrics[i]
-		if x.Key == key && (best == nil || x.Timestamp > best.Timestamp) {
-			best = x
+func lmOnDatasetSQL(x LoggedModelMetric, ds []LoggedModelDataset) bool {
+	for _, d := range ds {
+		if x.DatasetName == d.Name && (d.Digest == "" || x.DatasetDigest == d.Digest) {
+			return true
 		}
 	}
-	if best == nil {
+	return false
+}
+
+// lmSQLCompare evaluates column <op> value in SQLite for the clause's
+// value; numericCol is the column's numeric affinity.
+func lmSQLCompare(c LoggedModelClause, col lmSQLValue, numericCol bool) bool {
+	if col.kind == 'N' {
+		return false
+	}
+	if c.isList {
+		in, null := false, false
+		for _, it := range c.items {
+			var v lmSQLValue
+			switch it.kind {
+			case 'N':
+				null = true
+				continue
+			case 'n':
+				v = lmSQLNum(it.num)
+				if !numericCol {
+					v = lmSQLText(lmSQLiteReal(it.num, it.str))
+				}
+			default:
+				v = lmSQLAffinity(it.str, numericCol)
+			}
+			if lmSQLCmp(col, v) == 0 {
+				in = true
+			}
+		}
+		switch c.Op {
+		case "IN":
+			return in
+		case "NOT IN":
+			return !in && !null
+		}
+		return false // = or LIKE with a tuple fails to bind (ParseFilter reports it)
+	}
+	var v lmSQLValue
+	if c.numeric {
+		if math.IsNaN(c.Num) {
+			return false // NaN binds as NULL
+		}
+		v = lmSQLNum(c.Num)
+	} else {
+		v = lmSQLAffinity(c.Str, numericCol)
+	}
+	switch c.Op {
+	case "LIKE", "ILIKE":
+		s := col.str
+		if col.kind == 'n' {
+			s = lmSQLiteReal(col.num, "")
+		}
+		p := v.str
+		if v.kind == 'n' {
+			p = lmSQLiteReal(v.num, "")
+		}
+		if c.Op == "ILIKE" {
+			s, p = lmASCIILower(s), lmASCIILower(p)
+		}
+		return lmLikeMatch(s, p)
+	}
+	d := lmSQLCmp(col, v)
+	switch c.Op {
+	case "=":
+		return d == 0
+	case "!=":
+		return d != 0
+	case "<":
+		return d < 0
+	case "<=":
+		return d <= 0
+	case ">":
+		return d > 0
+	case ">=":
+		return d >= 0
+	case "IN":
+		return d == 0
+	case "NOT IN":
+		return d != 0
+	}
+	return false
+}
+
+// lmSQLAffinity applies a column's affinity to a text value: a numeric
+// column turns text that looks like a number into that number.
+func lmSQLAffinity(s string, numericCol bool) lmSQLValue {
+	if numericCol {
+		if f, ok := lmSQLiteNumeric(s); ok {
+			return lmSQLNum(f)
+		}
+	}
+	return lmSQLText(s)
+}
+
+// lmSQLiteNumeric reports whether SQLite's numeric affinity converts s
+// (an integer or real literal, surrounding spaces allowed).
+var lmSQLiteNumRe = regexp.MustCompile(`^[ \t\n\f\r]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\f\r]*$`)
+
+func lmSQLiteNumeric(s string) (float64, bool) {
+	if !lmSQLiteNumRe.MatchString(s) {
 		return 0, false
 	}
-	return best.Value, true
+	f, err := pysql.Float(strings.TrimSpace(s))
+	return f, err == nil
 }
 
-type lmPageToken struct {
-	Offset int `json:"offset"`
+// lmSQLiteReal is SQLite's text of a number: integers without a
+// fraction, else repr-like text.
+func lmSQLiteReal(f float64, repr string) string {
+	if repr != "" && !strings.ContainsAny(repr, ".eE") {
+		return repr
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return fmt.Sprintf("%.1f", f)
+	}
+	return fmt.Sprintf("%.15g", f)
 }
 
-// PageLoggedModels returns the page of models that q's page token and
-// max results select, and the token of the next page ("" if none).
-func PageLoggedModels(models []*LoggedModel, q LoggedModelQuery) ([]*LoggedModel, string, error) {
-	size := q.MaxResults
-	if size == 0 {
-		size = DefaultLoggedModelMaxResults
-	}
-	if size < 0 {
-		return nil, "", Invalidf("Invalid value for max_results: %d", q.MaxResults)
-	}
-	off := 0
-	if q.PageToken != "" {
-		b, err := base64.StdEncoding.DecodeString(q.PageToken)
-		var t lmPageToken
-		if err == nil {
-			err = json.Unmarshal(b, &t)
+// lmSQLCmp orders two SQLite values: numbers before text, text by bytes.
+func lmSQLCmp(a, b lmSQLValue) int {
+	switch {
+	case a.kind == 'n' && b.kind == 'n':
+		switch {
+		case a.num < b.num:
+			return -1
+		case a.num > b.num:
+			return 1
 		}
-		if err != nil || t.Offset < 0 {
-			return nil, "", Invalidf("Invalid page token: %s", q.PageToken)
+		return 0
+	case a.kind == 'n':
+		return -1
+	case b.kind == 'n':
+		return 1
+	}
+	return strings.Compare(a.str, b.str)
+}
+
+func lmASCIILower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
 		}
-		off = t.Offset
 	}
-	if off > len(models) {
-		off = len(models)
+	return string(b)
+}
+
+// lmLikeMatch is SQLite's case-sensitive LIKE without ESCAPE: % matches
+// any run of characters (newlines included), _ exactly one.
+func lmLikeMatch(s, p string) bool {
+	si, pi := 0, 0
+	starP, starS := -1, 0
+	for si < len(s) {
+		if pi < len(p) {
+			switch p[pi] {
+			case '%':
+				starP, starS = pi, si
+				pi++
+				continue
+			case '_':
+				_, n := utf8.DecodeRuneInString(s[si:])
+				si += n
+				pi++
+				continue
+			default:
+				_, pn := utf8.DecodeRuneInString(p[pi:])
+				_, sn := utf8.DecodeRuneInString(s[si:])
+				if pn == sn && p[pi:pi+pn] == s[si:si+sn] {
+					si += sn
+					pi += pn
+					continue
+				}
+			}
+		}
+		if starP < 0 {
+			return false
+		}
+		_, n := utf8.DecodeRuneInString(s[starS:])
+		starS += n
+		si = starS
+		pi = starP + 1
 	}
-	end := min(off+size, len(models))
-	next := ""
-	if end < len(models) {
-		b, _ := json.Marshal(lmPageToken{Offset: end})
-		next = base64.StdEncoding.EncodeToString(b)
+	for pi < len(p) && p[pi] == '%' {
+		pi++
 	}
-	return models[off:end], next, nil
+	return pi == len(p)
 }
