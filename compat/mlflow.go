@@ -17,14 +17,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/mlrun-go/mlrun/internal/mlflowtest"
 )
 
-// Environment variables the harness reads. scripts/mlflow-venvs.sh prints
-// the first two; CI sets EnvRequire=1.
+// Environment variables the harness reads (see internal/mlflowtest, which
+// also reads MLRUN_CACHE_DIR). scripts/mlflow-venvs.sh prints the first
+// two; CI sets EnvRequire=1.
 const (
-	EnvVenvs    = "MLRUN_MLFLOW_VENVS"    // directory holding venv-<version>
-	EnvVersions = "MLRUN_MLFLOW_VERSIONS" // space-separated versions to test
-	EnvRequire  = "MLRUN_REQUIRE_MLFLOW"  // "1": a missing venv fails instead of skipping
+	EnvVenvs    = mlflowtest.EnvVenvs    // directory holding venv-<version>
+	EnvVersions = mlflowtest.EnvVersions // space-separated versions to test
+	EnvRequire  = mlflowtest.EnvRequire  // "1": a missing venv fails instead of skipping
 )
 
 // installedMarker is written into a venv by scripts/mlflow-venvs.sh after a
@@ -39,26 +42,10 @@ var pyFS embed.FS
 
 // Versions returns the MLflow versions to test: $MLRUN_MLFLOW_VERSIONS if
 // set, else the pinned list in mlflow-versions.txt, oldest first.
-func Versions() []string {
-	if v := strings.Fields(os.Getenv(EnvVersions)); len(v) > 0 {
-		return v
-	}
-	return PinnedVersions()
-}
+func Versions() []string { return mlflowtest.Versions(PinnedVersions) }
 
 // PinnedVersions returns the versions listed in mlflow-versions.txt.
-func PinnedVersions() []string {
-	var out []string
-	for _, line := range strings.Split(versionsFile, "\n") {
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		if line = strings.TrimSpace(line); line != "" {
-			out = append(out, line)
-		}
-	}
-	return out
-}
+func PinnedVersions() []string { return mlflowtest.ParseVersions(versionsFile) }
 
 // NewestVersion returns the last (newest) pinned version.
 func NewestVersion() string {
@@ -68,19 +55,7 @@ func NewestVersion() string {
 
 // VenvsDir returns the directory holding the venvs: $MLRUN_MLFLOW_VENVS,
 // else $MLRUN_CACHE_DIR, else $HOME/.cache/mlrun (as the script does).
-func VenvsDir() string {
-	if d := os.Getenv(EnvVenvs); d != "" {
-		return d
-	}
-	if d := os.Getenv("MLRUN_CACHE_DIR"); d != "" {
-		return d
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "mlrun-cache")
-	}
-	return filepath.Join(home, ".cache", "mlrun")
-}
+func VenvsDir() string { return mlflowtest.VenvsDir() }
 
 // MLflow is one installed MLflow version: a virtualenv made by
 // scripts/mlflow-venvs.sh.
@@ -117,7 +92,7 @@ func Require(t testing.TB, version string) *MLflow {
 	t.Helper()
 	m, err := Find(version)
 	if err != nil {
-		if os.Getenv(EnvRequire) == "1" {
+		if mlflowtest.Required() {
 			t.Fatalf("%v (%s=1)", err, EnvRequire)
 		}
 		t.Skipf("%v (set %s=1 to fail instead)", err, EnvRequire)

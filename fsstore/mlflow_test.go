@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlrun-go/mlrun/internal/mlflowtest"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -20,28 +21,18 @@ import (
 // one skips the test, or fails it when MLRUN_REQUIRE_MLFLOW=1.
 func mlflowPythons(t *testing.T) []string {
 	t.Helper()
-	dir := os.Getenv("MLRUN_MLFLOW_VENVS")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".cache", "mlrun")
-	}
-	versions := strings.Fields(os.Getenv("MLRUN_MLFLOW_VERSIONS"))
-	if len(versions) == 0 {
+	pinned := func() []string {
 		b, err := os.ReadFile(filepath.Join("..", "compat", "mlflow-versions.txt"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if line, _, _ = strings.Cut(line, "#"); strings.TrimSpace(line) != "" {
-				versions = append(versions, strings.TrimSpace(line))
-			}
-		}
+		return mlflowtest.ParseVersions(string(b))
 	}
 	var pys []string
-	for _, v := range versions {
-		py := filepath.Join(dir, "venv-"+v, "bin", "python")
+	for _, v := range mlflowtest.Versions(pinned) {
+		py := mlflowtest.PythonPath(v)
 		if _, err := os.Stat(py); err != nil {
-			if os.Getenv("MLRUN_REQUIRE_MLFLOW") == "1" {
+			if mlflowtest.Required() {
 				t.Fatalf("MLflow %s virtualenv missing: %v (run scripts/mlflow-venvs.sh)", v, err)
 			}
 			t.Skipf("MLflow %s virtualenv missing: %v (run scripts/mlflow-venvs.sh)", v, err)

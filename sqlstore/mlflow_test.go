@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/mlrun-go/mlrun/compat"
+	"github.com/mlrun-go/mlrun/internal/mlflowtest"
 	"github.com/mlrun-go/mlrun/sqlstore"
-	"github.com/mlrun-go/mlrun/sqlstore/internal/mlflowtest"
 	"github.com/mlrun-go/mlrun/store"
 )
 

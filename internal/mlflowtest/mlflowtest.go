@@ -1,11 +1,20 @@
-// Package mlflowtest lets tests run a real MLflow installed in a Python
-// virtualenv, to compare what Go writes with what MLflow writes and reads.
+// Package mlflowtest locates the real MLflow versions installed in Python
+// virtualenvs by scripts/mlflow-venvs.sh, and lets tests run them, to
+// compare what Go writes with what MLflow writes and reads. It is shared by
+// compat (the cross-version harness) and sqlstore's tests.
 //
-// Virtualenvs are looked up as <dir>/venv-<mlflow version>, where <dir> is the
-// environment variable MLRUN_MLFLOW_VENVS, or $HOME/.cache/mlrun when it is
-// unset. When the virtualenv of a version is missing or does not import that
-// MLflow version, a test that asks for it is skipped, or fails when
-// MLRUN_REQUIRE_MLFLOW=1.
+// Virtualenvs are <dir>/venv-<mlflow version>. The environment variables
+// are:
+//
+//   - MLRUN_MLFLOW_VENVS: the directory holding them;
+//   - MLRUN_CACHE_DIR: the script's cache directory, holding them when
+//     MLRUN_MLFLOW_VENVS is unset (read by VenvsDir, not by Python);
+//   - MLRUN_MLFLOW_VERSIONS: space-separated versions to test instead of the
+//     pinned ones (see Versions);
+//   - MLRUN_REQUIRE_MLFLOW=1: a missing or unusable virtualenv fails the
+//     test that needs it instead of skipping it (see Required).
+//
+// Without the first two, the directory is $HOME/.cache/mlrun.
 package mlflowtest
 
 import (
@@ -21,14 +30,65 @@ import (
 	"time"
 )
 
-// EnvVenvs names the directory holding venv-<version> directories.
-const EnvVenvs = "MLRUN_MLFLOW_VENVS"
+// The environment variables read (see the package documentation).
+const (
+	EnvVenvs    = "MLRUN_MLFLOW_VENVS"    // directory holding venv-<version>
+	EnvCacheDir = "MLRUN_CACHE_DIR"       // scripts/mlflow-venvs.sh's cache, the venvs' default home
+	EnvVersions = "MLRUN_MLFLOW_VERSIONS" // space-separated versions to test
+	EnvRequire  = "MLRUN_REQUIRE_MLFLOW"  // "1": a missing venv fails instead of skipping
+)
 
-// EnvRequire, set to 1, turns a missing virtualenv into a test failure.
-const EnvRequire = "MLRUN_REQUIRE_MLFLOW"
+// Required reports whether MLRUN_REQUIRE_MLFLOW=1, that is whether a test
+// needing a missing or unusable MLflow virtualenv fails rather than skips.
+func Required() bool { return os.Getenv(EnvRequire) == "1" }
 
-// VenvsDir returns the directory searched for venv-<version> directories.
+// Versions returns the MLflow versions to test: the fields of
+// $MLRUN_MLFLOW_VERSIONS if any, else pinned().
+func Versions(pinned func() []string) []string {
+	if v := strings.Fields(os.Getenv(EnvVersions)); len(v) > 0 {
+		return v
+	}
+	return pinned()
+}
+
+// ParseVersions returns the versions listed in the text of a versions file
+// such as compat/mlflow-versions.txt: one a line, '#' starting a comment.
+func ParseVersions(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// VenvsDir returns the directory holding the venvs as scripts/mlflow-venvs.sh
+// picks it: $MLRUN_MLFLOW_VENVS, else $MLRUN_CACHE_DIR, else
+// $HOME/.cache/mlrun (<temp dir>/mlrun-cache without a home directory).
+// compat uses it.
 func VenvsDir() string {
+	if d := os.Getenv(EnvVenvs); d != "" {
+		return d
+	}
+	if d := os.Getenv(EnvCacheDir); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "mlrun-cache")
+	}
+	return filepath.Join(home, ".cache", "mlrun")
+}
+
+// pythonVenvsDir returns the directory PythonPath and Python search:
+// $MLRUN_MLFLOW_VENVS, else $HOME/.cache/mlrun (.cache/mlrun without a home
+// directory). Unlike VenvsDir it does not read MLRUN_CACHE_DIR, as
+// sqlstore's tests never did.
+func pythonVenvsDir() string {
 	if d := os.Getenv(EnvVenvs); d != "" {
 		return d
 	}
@@ -39,10 +99,10 @@ func VenvsDir() string {
 	return filepath.Join(home, ".cache", "mlrun")
 }
 
-// PythonPath returns the path of the python executable of venv-<version>,
-// whether or not it exists.
+// PythonPath returns the path of the python executable of venv-<version>
+// in $MLRUN_MLFLOW_VENVS or $HOME/.cache/mlrun, whether or not it exists.
 func PythonPath(version string) string {
-	venv := filepath.Join(VenvsDir(), "venv-"+version)
+	venv := filepath.Join(pythonVenvsDir(), "venv-"+version)
 	if runtime.GOOS == "windows" {
 		return filepath.Join(venv, "Scripts", "python.exe")
 	}
@@ -81,7 +141,7 @@ func Python(t testing.TB, version string) string {
 	})
 	if p.msg != "" {
 		hint := "; set " + EnvVenvs + " to a directory holding venv-" + version
-		if os.Getenv(EnvRequire) == "1" {
+		if Required() {
 			t.Fatal(p.msg + hint)
 		}
 		t.Skip(p.msg + hint)

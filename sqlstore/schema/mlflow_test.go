@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlrun-go/mlrun/sqlstore/internal/mlflowtest"
+	"github.com/mlrun-go/mlrun/internal/mlflowtest"
 	"github.com/mlrun-go/mlrun/sqlstore/internal/schemafp"
 
 	_ "modernc.org/sqlite"
