@@ -29,6 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mlrun-go/mlrun/store/internal/pysql"
 )
 
 var updateLM = flag.Bool("update", false, "regenerate testdata/loggedmodels/corpus-*.json with MLflow (needs the venv)")
@@ -344,13 +346,17 @@ func TestLoggedModelParity(t *testing.T) {
 	}
 	t.Run("parse", func(t *testing.T) {
 		for _, pc := range c.ParseCases {
-			_, ferr := FileLoggedModels.ParseFilter(pc.Filter)
+			fc, ferr := FileLoggedModels.ParseFilter(pc.Filter)
 			if msg := checkLMAnswer(pc.File, "clauses", ferr, names); msg != "" {
 				t.Errorf("file parse %q: %s", pc.Filter, msg)
+			} else if ferr == nil {
+				checkLMClauses(t, "file", pc.Filter, pc.File.OK, fc)
 			}
-			_, serr := parseLMFilterSQLSyntax(pc.Filter)
+			sc, serr := parseLMFilterSQLSyntax(pc.Filter)
 			if msg := checkLMAnswer(pc.SQL, "clauses", serr, names); msg != "" {
 				t.Errorf("sql parse %q: %s", pc.Filter, msg)
+			} else if serr == nil {
+				checkLMClauses(t, "sql", pc.Filter, pc.SQL.OK, sc)
 			}
 		}
 	})
@@ -399,5 +405,34 @@ func TestLoggedModelParity(t *testing.T) {
 	t.Logf("checked %d answers, %d parse cases", checked, len(c.ParseCases))
 	if checked < 2*len(c.SearchCases)-10 {
 		t.Errorf("checked %d of %d answers", checked, 2*len(c.SearchCases))
+	}
+}
+
+// checkLMClauses compares parsed clauses with the parser's output in the
+// corpus: entity, key, comparator, and string values.
+func checkLMClauses(t *testing.T, store, filter string, raw json.RawMessage, got []LoggedModelClause) {
+	t.Helper()
+	var want []struct {
+		Type, Key, Comparator, Value string
+	}
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("%s parse %q: %d clauses, MLflow %d", store, filter, len(got), len(want))
+		return
+	}
+	entity := map[string]string{"attribute": "attribute", "metric": "metric", "parameter": "param", "tag": "tag",
+		"dataset": "dataset", "attributes": "attribute", "metrics": "metric", "params": "param", "tags": "tag"}
+	for i, w := range want {
+		g := got[i]
+		if entity[w.Type] != g.Entity || w.Key != g.Key || strings.ToUpper(w.Comparator) != g.Op {
+			t.Errorf("%s parse %q clause %d: %s %q %s; MLflow %s %q %s", store, filter, i, g.Entity, g.Key, g.Op, w.Type, w.Key, w.Comparator)
+		}
+		if g.Entity != "metric" && !g.numeric && !g.isList && (strings.HasPrefix(w.Value, "'") || strings.HasPrefix(w.Value, `"`)) {
+			if got := pysql.Repr(g.Str); got != w.Value {
+				t.Errorf("%s parse %q clause %d: value %s; MLflow %s", store, filter, i, got, w.Value)
+			}
+		}
 	}
 }

@@ -353,6 +353,22 @@ def filter_strings():
     return f
 
 
+def generated_filters():
+    """Every identifier with every comparator and value, for the parsers."""
+    idents = ["name", "attributes.name", "model_type", "status", "creation_time", "creation_timestamp",
+              "last_updated_timestamp", "last_updated_time", "metrics.acc", "metric.acc", "params.lr",
+              "param.lr", "tags.team", "datasets.name", "dataset.digest", "`params`.lr", "params.`a b`",
+              "params.\"lr\"", "foo", "experiment_id"]
+    ops = ["=", "!=", "<", ">=", "LIKE", "ilike", "IN", "NOT IN", "<>", "==", "IS", "IS NOT"]
+    values = ["'x'", "\"x\"", "5", "-1.5", "('a', 'b')", "()", "x", "`x`", "NULL", "('a')", "(1, 'a')"]
+    out = []
+    for i in idents:
+        for o in ops:
+            for v in values:
+                out.append(f"{i} {o} {v}")
+    return out
+
+
 ORDER_BYS = [
     None, [], [{"field_name": "name"}], [{"field_name": "name", "ascending": False}],
     [{"field_name": "creation_timestamp"}], [{"field_name": "creation_timestamp", "ascending": False}],
@@ -480,7 +496,7 @@ def main():
         "parse_cases": [],
         "search_cases": [],
     }
-    for f in filter_strings():
+    for f in filter_strings() + generated_filters():
         if not f:
             continue
         out["parse_cases"].append({"filter": f, "file": attempt(lambda: parse_file(f)),
