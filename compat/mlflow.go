@@ -138,10 +138,22 @@ func (m *MLflow) run(ctx context.Context, exe string, args ...string) (string, e
 	return m.runEnv(ctx, nil, exe, args...)
 }
 
-// runEnv is run with extra environment variables.
+// runEnv is run with extra environment variables. Python helpers run in a
+// temporary working directory, removed afterwards: MLflow 2 creates
+// ./mlruns in its working directory (its default tracking URI), which
+// would otherwise appear in the caller's package directory. (Their
+// arguments are absolute paths and URIs.)
 func (m *MLflow) runEnv(ctx context.Context, env []string, exe string, args ...string) (string, error) {
 	cmd := m.Command(ctx, exe, args...)
 	cmd.Env = append(cmd.Env, env...)
+	if exe == "python" {
+		dir, err := os.MkdirTemp("", "mlrun-py-")
+		if err != nil {
+			return "", err
+		}
+		defer os.RemoveAll(dir)
+		cmd.Dir = dir
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
