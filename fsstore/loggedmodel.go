@@ -350,9 +350,9 @@ func (s *Store) loadLoggedModel(dir string, m *lmMeta) (*store.LoggedModel, erro
 	if err = cmp.Or(err, firstErr); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(lm.Metrics, func(a, b store.LoggedModelMetric) int {
-		return cmp.Or(strings.Compare(a.Key, b.Key), strings.Compare(a.DatasetName, b.DatasetName), strings.Compare(a.DatasetDigest, b.DatasetDigest))
-	})
+	// By key, and within a key in the order its datasets were first
+	// logged, as MLflow lists them: a metric filter compares the first.
+	slices.SortStableFunc(lm.Metrics, func(a, b store.LoggedModelMetric) int { return strings.Compare(a.Key, b.Key) })
 	return lm, nil
 }
 

@@ -188,3 +188,31 @@ func TestParseModelMetricFile(t *testing.T) {
 		}
 	}
 }
+
+// TestLoggedModelMetricDatasetOrder checks that a metric filter compares
+// the metric of the dataset logged first, as MLflow's file store lists a
+// model's metrics (not the alphabetically first dataset).
+func TestLoggedModelMetricDatasetOrder(t *testing.T) {
+	s := openStore(t, nil)
+	run, err := s.CreateRun(bg, store.CreateRunRequest{UserID: "alice"})
+	mustNil(t, err, "CreateRun")
+	lm, err := s.CreateLoggedModel(bg, store.CreateLoggedModelRequest{Name: "m", SourceRunID: run.Info.RunID})
+	mustNil(t, err, "CreateLoggedModel")
+	rid := run.Info.RunID
+	mustNil(t, s.LogLoggedModelMetrics(bg, lm.ModelID, []store.LoggedModelMetric{
+		{Key: "acc", Value: 0.5, Timestamp: 1, RunID: rid, DatasetName: "zeta", DatasetDigest: "z1"},
+		{Key: "acc", Value: 0.95, Timestamp: 2, RunID: rid, DatasetName: "alpha", DatasetDigest: "a1"},
+	}), "LogLoggedModelMetrics")
+	got, err := s.GetLoggedModel(bg, lm.ModelID)
+	mustNil(t, err, "GetLoggedModel")
+	if len(got.Metrics) != 2 || got.Metrics[0].DatasetName != "zeta" {
+		t.Fatalf("metrics %+v, want zeta's first", got.Metrics)
+	}
+	for filter, want := range map[string]int{"metrics.acc > 0.9": 0, "metrics.acc < 0.6": 1} {
+		page, err := s.SearchLoggedModels(bg, store.LoggedModelQuery{ExperimentIDs: []string{"0"}, Filter: filter})
+		mustNil(t, err, filter)
+		if len(page.Models) != want {
+			t.Errorf("%s: %d models, want %d", filter, len(page.Models), want)
+		}
+	}
+}
