@@ -37,32 +37,45 @@ func regQueries(runID string) *compat.RegistryQueries {
 // writeGoRegistry writes, through fsstore, a run with a model artifact and
 // a registry with several models, versions in every stage (some archived
 // by archiveExisting), aliases, tags, unicode descriptions, a deleted
-// version and a renamed model. It returns the run id.
+// version and a renamed model (see writeRegistry). It returns the run id.
 func writeGoRegistry(t *testing.T, root string) string {
 	t.Helper()
-	ctx := context.Background()
-	s, err := fsstore.Open(ctx, root, nil)
+	s, err := fsstore.Open(context.Background(), root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	expID, err := s.CreateExperiment(ctx, "registry", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := s.CreateRun(ctx, store.CreateRunRequest{ExperimentID: expID, UserID: "alice", RunName: "trainer"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rid := run.Info.RunID
-	art := run.Info.ArtifactURI + "/model"
-	var r store.Registry = s
+	return writeRegistry(t, s, false)
+}
+
+// registryWriter is a store with runs and a model registry.
+type registryWriter interface {
+	CreateExperiment(ctx context.Context, name, artifactLocation string, tags []store.Tag) (string, error)
+	CreateRun(ctx context.Context, req store.CreateRunRequest) (*store.Run, error)
+	store.Registry
+}
+
+// writeRegistry writes, through s, a run with a model artifact and a
+// registry with several models, versions in every stage (some archived by
+// archiveExisting), aliases, tags, unicode descriptions, a deleted version,
+// a renamed model (with, if renamedVersionTag, a version tag that must
+// follow the rename) and a deleted model. It returns the run id.
+func writeRegistry(t *testing.T, s registryWriter, renamedVersionTag bool) string {
+	t.Helper()
+	ctx := context.Background()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
+	expID, err := s.CreateExperiment(ctx, "registry", "", nil)
+	must(err)
+	run, err := s.CreateRun(ctx, store.CreateRunRequest{ExperimentID: expID, UserID: "alice", RunName: "trainer"})
+	must(err)
+	rid := run.Info.RunID
+	art := run.Info.ArtifactURI + "/model"
+	var r store.Registry = s
 	_, err = r.CreateRegisteredModel(ctx, "ridge", []store.Tag{{Key: "team", Value: "ml"}, {Key: "task", Value: "regression"}}, "Ridge regression — ünïcödé ✓\nline 2: 'q' #h")
 	must(err)
 	for i := range 6 {
@@ -85,7 +98,7 @@ func writeGoRegistry(t *testing.T, root string) string {
 	must(err)
 	must(r.SetRegisteredModelAlias(ctx, "ridge", "champion", 3))
 	must(r.SetRegisteredModelAlias(ctx, "ridge", "challenger", 4))
-	must(r.SetRegisteredModelAlias(ctx, "ridge", "doomed", 5-1))
+	must(r.SetRegisteredModelAlias(ctx, "ridge", "doomed", 4))
 	must(r.DeleteRegisteredModelAlias(ctx, "ridge", "doomed"))
 	must(r.SetModelVersionTag(ctx, "ridge", 3, store.Tag{Key: "validated", Value: "yes"}))
 	_, err = r.UpdateModelVersion(ctx, "ridge", 4, "candidate: 日本語")
@@ -96,6 +109,9 @@ func writeGoRegistry(t *testing.T, root string) string {
 	_, err = r.CreateModelVersion(ctx, store.CreateModelVersionRequest{Name: "old-name", Source: art, RunID: rid, RunLink: "http://x/run"})
 	must(err)
 	must(r.SetRegisteredModelAlias(ctx, "old-name", "prod_1", 1))
+	if renamedVersionTag {
+		must(r.SetModelVersionTag(ctx, "old-name", 1, store.Tag{Key: "validated", Value: "yes"}))
+	}
 	_, err = r.RenameRegisteredModel(ctx, "old-name", "renamed-ünï")
 	must(err)
 
