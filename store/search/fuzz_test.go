@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/mlrun-go/mlrun/store/internal/pysql"
 )
 
 var filterSeeds = []string{
@@ -118,7 +120,7 @@ func printable(k OrderKey) bool {
 	if k.Ascending {
 		return !strings.ContainsAny(k.Key, "`\"\\") || !(strings.Contains(k.Key, "'") || strings.HasSuffix(k.Key, `\`))
 	}
-	return !strings.Contains(k.Key, "`") && strings.TrimRightFunc(k.Key, isSpace) == k.Key
+	return !strings.Contains(k.Key, "`") && strings.TrimRightFunc(k.Key, pysql.IsSpace) == k.Key
 }
 
 // FuzzPageToken checks that page tokens never panic the parser and that

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/internal/pysql"
 )
 
 // MatchRun reports whether run r satisfies every clause of f (a filter of
@@ -277,7 +278,7 @@ func matchExperimentClause(c *Clause, e *store.Experiment) bool {
 		}
 		found := false
 		for _, v := range vals {
-			if n, err := pyInt(v); err == nil && n == id {
+			if n, err := pysql.Int(v); err == nil && n == id {
 				found = true
 				break
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/internal/pysql"
 )
 
 // OrderKey is one parsed order_by clause.
@@ -66,7 +67,7 @@ func ParseRunOrderBy(orderBy []string) (*RunOrder, error) {
 		}
 		id := [2]string{e.String(), key}
 		if seen[id] {
-			return nil, internalf("`order_by` contains duplicate fields: %s", pyListRepr(orderBy))
+			return nil, internalf("`order_by` contains duplicate fields: %s", pysql.ListRepr(orderBy))
 		}
 		seen[id] = true
 		o.Keys = append(o.Keys, OrderKey{Entity: e, Key: key, Ascending: asc})
@@ -79,7 +80,7 @@ func parseRunOrderClause(clause string) (Entity, string, bool, error) {
 	if err != nil {
 		return 0, "", false, err
 	}
-	e, key, err := runIdentifier(pyStrip(tok), runOrderAttributes)
+	e, key, err := runIdentifier(pysql.Strip(tok), runOrderAttributes)
 	return e, key, asc, err
 }
 
@@ -103,7 +104,7 @@ func ParseExperimentOrderBy(orderBy []string) (*ExperimentOrder, error) {
 		if err != nil {
 			return nil, err
 		}
-		e, key, err := experimentIdentifier(pyStrip(tok), expSearchAttributes)
+		e, key, err := experimentIdentifier(pysql.Strip(tok), expSearchAttributes)
 		if err != nil {
 			return nil, err
 		}
@@ -119,32 +120,29 @@ func ParseExperimentOrderBy(orderBy []string) (*ExperimentOrder, error) {
 	return o, nil
 }
 
-// pyStrip is Python's str.strip().
-func pyStrip(s string) string { return strings.TrimFunc(s, isSpace) }
-
 // parseOrderByString ports _validate_order_by_and_generate_token and
 // _parse_order_by_string.
 func parseOrderByString(orderBy string) (string, bool, error) {
 	couldNot := func() error {
 		return store.Invalidf("Invalid order_by clause '%s'. Could not be parsed.", orderBy)
 	}
-	stmts, err := parseStatements(orderBy)
+	stmts, err := pysql.Parse(orderBy)
 	if err != nil {
 		return "", false, store.Invalidf("Error on parsing order_by clause '%s'", orderBy)
 	}
 	if len(stmts) != 1 {
 		return "", false, couldNot()
 	}
-	toks := stmts[0].tokens
-	isTimestamp := func(t *node) bool { return t.match(ttNameBuiltin, "timestamp") }
+	toks := stmts[0].Tokens()
+	isTimestamp := func(t *pysql.Node) bool { return t.IsBuiltin("timestamp") }
 	var value string
 	switch {
-	case len(toks) == 1 && toks[0].cls == clsIdentifier:
-		value = toks[0].value()
+	case len(toks) == 1 && toks[0].IsIdentifier():
+		value = toks[0].Value()
 	case len(toks) == 1 && isTimestamp(toks[0]):
 		value = "timestamp"
-	case isTimestamp(toks[0]) && allWhitespace(toks[1:len(toks)-1]) && !toks[len(toks)-1].isGroup() && toks[len(toks)-1].typ == ttKeywordOrder:
-		value = "timestamp " + toks[len(toks)-1].value()
+	case isTimestamp(toks[0]) && allWhitespace(toks[1:len(toks)-1]) && toks[len(toks)-1].IsOrderKeyword():
+		value = "timestamp " + toks[len(toks)-1].Value()
 	default:
 		return "", false, couldNot()
 	}
@@ -167,9 +165,9 @@ func parseOrderByString(orderBy string) (string, bool, error) {
 	return value, asc, nil
 }
 
-func allWhitespace(toks []*node) bool {
+func allWhitespace(toks []*pysql.Node) bool {
 	for _, t := range toks {
-		if !t.isWhitespace() {
+		if !t.IsWhitespace() {
 			return false
 		}
 	}
@@ -384,7 +382,7 @@ func ParseRegisteredModelOrderBy(orderBy []string) ([]OrderKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		tok = pyStrip(tok)
+		tok = pysql.Strip(tok)
 		var field string
 		switch tok {
 		case "name":
@@ -392,10 +390,10 @@ func ParseRegisteredModelOrderBy(orderBy []string) ([]OrderKey, error) {
 		case "timestamp", "last_updated_timestamp":
 			field = "last_updated_timestamp"
 		default:
-			return nil, store.Invalidf("Invalid order by key '%s' specified. Valid keys are '%s'", tok, pySetRepr([]string{"name", "timestamp"}))
+			return nil, store.Invalidf("Invalid order by key '%s' specified. Valid keys are '%s'", tok, pysql.SetRepr([]string{"name", "timestamp"}))
 		}
 		if seen[field] {
-			return nil, internalf("`order_by` contains duplicate fields: %s", pyListRepr(orderBy))
+			return nil, internalf("`order_by` contains duplicate fields: %s", pysql.ListRepr(orderBy))
 		}
 		seen[field] = true
 		keys = append(keys, OrderKey{Entity: Attribute, Key: field, Ascending: asc})
@@ -424,15 +422,15 @@ func ParseModelVersionOrderBy(orderBy []string) ([]OrderKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, key, err := experimentIdentifier(pyStrip(tok), mvOrderKeys)
+		_, key, err := experimentIdentifier(pysql.Strip(tok), mvOrderKeys)
 		if err != nil {
 			return nil, err
 		}
 		if !contains(mvOrderKeys, key) {
-			return nil, store.Invalidf("Invalid order by key '%s' specified. Valid keys are %s", key, pySetRepr(mvOrderKeys))
+			return nil, store.Invalidf("Invalid order by key '%s' specified. Valid keys are %s", key, pysql.SetRepr(mvOrderKeys))
 		}
 		if seen[key] {
-			return nil, internalf("`order_by` contains duplicate fields: %s", pyListRepr(orderBy))
+			return nil, internalf("`order_by` contains duplicate fields: %s", pysql.ListRepr(orderBy))
 		}
 		seen[key] = true
 		keys = append(keys, OrderKey{Entity: Attribute, Key: key, Ascending: asc})

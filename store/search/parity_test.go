@@ -29,6 +29,7 @@ import (
 	"testing"
 
 	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/internal/pysql"
 )
 
 var update = flag.Bool("update", false, "regenerate testdata/search/corpus-*.json with MLflow (needs the venvs)")
@@ -690,9 +691,9 @@ func TestParityOrderBy(t *testing.T) {
 				err = perr
 				if err == nil {
 					if oc.Kind == "run" {
-						e, key, err = runIdentifier(pyStrip(tok), runOrderAttributes)
+						e, key, err = runIdentifier(pysql.Strip(tok), runOrderAttributes)
 					} else {
-						e, key, err = experimentIdentifier(pyStrip(tok), expSearchAttributes)
+						e, key, err = experimentIdentifier(pysql.Strip(tok), expSearchAttributes)
 					}
 					asc = a
 				}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/internal/pysql"
 )
 
 // Attribute keys MLflow accepts in filters (RunInfo's searchable
@@ -67,6 +68,19 @@ func IsInternal(err error) bool {
 	return errors.As(err, &ie)
 }
 
+// fromPySQL gives a pysql error its kind: internal, or
+// store.ErrInvalidParameter.
+func fromPySQL(err error) error {
+	var pe *pysql.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	if pe.Internal {
+		return internalf("%s", pe.Msg)
+	}
+	return store.Invalidf("%s", pe.Msg)
+}
+
 // rawClause is a clause as MLflow's parse_search_filter returns it, before
 // the store checks comparators and converts values.
 type rawClause struct {
@@ -74,7 +88,7 @@ type rawClause struct {
 	key    string // as parsed (aliases not yet translated)
 	op     string // the comparator as written (IS NULL forms upper-cased)
 	value  Value
-	list   []pyValue // the tuple of a list value, as literal_eval returned it
+	list   []pysql.Value // the tuple of a list value, as literal_eval returned it
 }
 
 // parseSyntax runs MLflow's parse_search_filter for the kind of search.
@@ -82,7 +96,7 @@ func parseSyntax(kind Kind, filter string) ([]rawClause, error) {
 	if filter == "" {
 		return nil, nil
 	}
-	stmts, err := parseStatements(filter)
+	stmts, err := pysql.Parse(filter)
 	if err != nil {
 		return nil, store.Invalidf("Error on parsing filter '%s'", filter)
 	}
@@ -90,18 +104,18 @@ func parseSyntax(kind Kind, filter string) ([]rawClause, error) {
 		return nil, store.Invalidf("Invalid filter '%s'. Could not be parsed.", filter)
 	}
 	if len(stmts) > 1 {
-		return nil, store.Invalidf("Search filter contained multiple expression %s. Provide AND-ed expression list.", pyRepr(filter))
+		return nil, store.Invalidf("Search filter contained multiple expression %s. Provide AND-ed expression list.", pysql.Repr(filter))
 	}
-	toks := joinInComparisonTokens(stmts[0].tokens)
+	toks := pysql.JoinInComparisons(stmts[0].Tokens())
 	var invalid []string
 	for _, t := range toks {
-		if t.cls == clsComparison || t.isWhitespace() || t.match(ttKeyword, "AND") {
+		if t.IsComparison() || t.IsWhitespace() || t.IsKeyword("AND") {
 			continue
 		}
 		if kind == Runs {
-			invalid = append(invalid, "'"+t.value()+"'")
+			invalid = append(invalid, "'"+t.Value()+"'")
 		} else {
-			invalid = append(invalid, t.value())
+			invalid = append(invalid, t.Value())
 		}
 	}
 	if len(invalid) > 0 {
@@ -109,7 +123,7 @@ func parseSyntax(kind Kind, filter string) ([]rawClause, error) {
 	}
 	var out []rawClause
 	for _, t := range toks {
-		if t.cls != clsComparison {
+		if !t.IsComparison() {
 			continue
 		}
 		c, err := getComparison(kind, t)
@@ -121,75 +135,20 @@ func parseSyntax(kind Kind, filter string) ([]rawClause, error) {
 	return out, nil
 }
 
-// joinInComparisonTokens ports _join_in_comparison_tokens: it joins
-// `identifier IN (...)`, `identifier NOT IN (...)`, `identifier IS NULL` and
-// `identifier IS NOT NULL` into comparisons. Whitespace is dropped.
-func joinInComparisonTokens(tokens []*node) []*node {
-	var nw []*node
-	for _, t := range tokens {
-		if !t.isWhitespace() {
-			nw = append(nw, t)
-		}
-	}
-	var out []*node
-	n := len(nw)
-	for i := 0; i < n; {
-		first := nw[i]
-		if n-i < 3 {
-			out = append(out, nw[i:]...)
-			break
-		}
-		if first.cls != clsIdentifier {
-			out = append(out, first)
-			i++
-			continue
-		}
-		second, third := nw[i+1], nw[i+2]
-		if second.match(ttKeyword, "IN") && third.cls == clsParenthesis {
-			out = append(out, newGroup(clsComparison, []*node{first, second, third}))
-			i += 3
-			continue
-		}
-		if second.match(ttKeyword, "IS") && third.match(ttKeyword, "NULL") {
-			out = append(out, newGroup(clsComparison, []*node{first, newToken(ttKeyword, "IS NULL")}))
-			i += 3
-			continue
-		}
-		if second.match(ttKeyword, "IS") && !third.isGroup() && third.typ == ttKeyword && pyUpper(third.val) == "NOT NULL" {
-			out = append(out, newGroup(clsComparison, []*node{first, newToken(ttKeyword, "IS NOT NULL")}))
-			i += 3
-			continue
-		}
-		if i+3 >= n {
-			out = append(out, first, second, third)
-			break
-		}
-		fourth := nw[i+3]
-		if second.match(ttKeyword, "NOT") && third.match(ttKeyword, "IN") && fourth.cls == clsParenthesis {
-			out = append(out, newGroup(clsComparison, []*node{first, newToken(ttKeyword, "NOT IN"), fourth}))
-			i += 4
-			continue
-		}
-		out = append(out, first, second, third, fourth)
-		i += 4
-	}
-	return out
-}
-
 // getComparison ports _get_comparison (and _validate_comparison) for the
 // kind of search.
-func getComparison(kind Kind, cmp *node) (rawClause, error) {
-	var toks []*node
-	for _, t := range cmp.tokens {
-		if !t.isWhitespace() {
+func getComparison(kind Kind, cmp *pysql.Node) (rawClause, error) {
+	var toks []*pysql.Node
+	for _, t := range cmp.Tokens() {
+		if !t.IsWhitespace() {
 			toks = append(toks, t)
 		}
 	}
 	if len(toks) == 2 {
-		op := pyUpper(toks[1].value())
+		op := pysql.Upper(toks[1].Value())
 		if op == "IS NULL" || op == "IS NOT NULL" {
-			if toks[0].cls != clsIdentifier {
-				return rawClause{}, store.Invalidf("Invalid comparison clause. Expected 'Identifier' found '%s'", toks[0].value())
+			if !toks[0].IsIdentifier() {
+				return rawClause{}, store.Invalidf("Invalid comparison clause. Expected 'Identifier' found '%s'", toks[0].Value())
 			}
 			return getNullComparison(kind, toks[0], op)
 		}
@@ -197,36 +156,36 @@ func getComparison(kind Kind, cmp *node) (rawClause, error) {
 	if len(toks) != 3 {
 		return rawClause{}, store.Invalidf("Invalid comparison clause. Expected 3 tokens found %d", len(toks))
 	}
-	if toks[0].cls != clsIdentifier {
-		return rawClause{}, store.Invalidf("Invalid comparison clause. Expected 'Identifier' found '%s'", toks[0].value())
+	if !toks[0].IsIdentifier() {
+		return rawClause{}, store.Invalidf("Invalid comparison clause. Expected 'Identifier' found '%s'", toks[0].Value())
 	}
 	var c rawClause
 	var err error
 	switch kind {
 	case Runs:
-		c.entity, c.key, err = runIdentifier(toks[0].value(), runSearchAttributes)
+		c.entity, c.key, err = runIdentifier(toks[0].Value(), runSearchAttributes)
 	case Experiments:
-		c.entity, c.key, err = experimentIdentifier(toks[0].value(), expSearchAttributes)
+		c.entity, c.key, err = experimentIdentifier(toks[0].Value(), expSearchAttributes)
 	case RegisteredModels:
-		c.entity, c.key, err = registryIdentifier(toks[0].value(), rmSearchAttributes)
+		c.entity, c.key, err = registryIdentifier(toks[0].Value(), rmSearchAttributes)
 	case ModelVersions:
-		c.entity, c.key, err = registryIdentifier(toks[0].value(), mvSearchAttributes)
+		c.entity, c.key, err = registryIdentifier(toks[0].Value(), mvSearchAttributes)
 	}
 	if err != nil {
 		return c, err
 	}
-	c.op = toks[1].value()
+	c.op = toks[1].Value()
 	if kind == RegisteredModels || kind == ModelVersions {
-		c.op = pyUpper(c.op)
+		c.op = pysql.Upper(c.op)
 	}
 	c.value, c.list, err = getValue(kind, c.entity, c.key, toks[2])
 	return c, err
 }
 
-func getNullComparison(kind Kind, ident *node, op string) (rawClause, error) {
+func getNullComparison(kind Kind, ident *pysql.Node, op string) (rawClause, error) {
 	switch kind {
 	case Runs:
-		e, key, err := runIdentifier(ident.value(), runSearchAttributes)
+		e, key, err := runIdentifier(ident.Value(), runSearchAttributes)
 		if err != nil {
 			return rawClause{}, err
 		}
@@ -235,7 +194,7 @@ func getNullComparison(kind Kind, ident *node, op string) (rawClause, error) {
 		}
 		return rawClause{entity: e, key: key, op: op}, nil
 	case Experiments:
-		e, key, err := experimentIdentifier(ident.value(), expSearchAttributes)
+		e, key, err := experimentIdentifier(ident.Value(), expSearchAttributes)
 		if err != nil {
 			return rawClause{}, err
 		}
@@ -305,10 +264,10 @@ func runIdentifier(ident string, valid []string) (Entity, string, error) {
 	key, _ = stripQuotes(key, false)
 	key = trimBackticks(key)
 	if e == Attribute && !contains(valid, key) {
-		return 0, "", store.Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", key, pySetRepr(valid))
+		return 0, "", store.Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", key, pysql.SetRepr(valid))
 	}
 	if e == Dataset && !contains(datasetKeys, key) {
-		return 0, "", store.Invalidf("Invalid dataset key '%s' specified. Valid keys are '%s'", key, pySetRepr(datasetKeys))
+		return 0, "", store.Invalidf("Invalid dataset key '%s' specified. Valid keys are '%s'", key, pysql.SetRepr(datasetKeys))
 	}
 	return e, key, nil
 }
@@ -331,7 +290,7 @@ func experimentIdentifier(ident string, valid []string) (Entity, string, error) 
 	key, _ = stripQuotes(key, false)
 	key = trimBackticks(key)
 	if e == Attribute && !contains(valid, key) {
-		return 0, "", store.Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", key, pySetRepr(valid))
+		return 0, "", store.Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", key, pysql.SetRepr(valid))
 	}
 	return e, key, nil
 }
@@ -354,47 +313,47 @@ func registryIdentifier(ident string, valid []string) (Entity, string, error) {
 		key = prefix
 	}
 	if e == Attribute && !contains(valid, key) {
-		return 0, "", store.Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", key, pySetRepr(valid))
+		return 0, "", store.Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", key, pysql.SetRepr(valid))
 	}
 	key, _ = stripQuotes(key, false)
 	return e, trimBackticks(key), nil
 }
 
-func isNumberToken(t *node) bool {
-	return !t.isGroup() && (t.typ == ttNumberInteger || t.typ == ttNumberFloat)
+func isNumberToken(t *pysql.Node) bool {
+	return t.IsInteger() || t.IsFloat()
 }
 
-func isStringToken(t *node) bool {
-	return (!t.isGroup() && t.typ == ttStringSingle) || t.cls == clsIdentifier
+func isStringToken(t *pysql.Node) bool {
+	return t.IsSingleString() || t.IsIdentifier()
 }
 
 // getValue ports the _get_value of each kind of search.
-func getValue(kind Kind, e Entity, key string, tok *node) (Value, []pyValue, error) {
-	raw := tok.value()
-	str := func() (Value, []pyValue, error) {
+func getValue(kind Kind, e Entity, key string, tok *pysql.Node) (Value, []pysql.Value, error) {
+	raw := tok.Value()
+	str := func() (Value, []pysql.Value, error) {
 		s, err := stripQuotes(raw, true)
 		return Value{Kind: StringValue, Str: s, Raw: raw}, nil, err
 	}
-	num := func(keepInt bool) (Value, []pyValue, error) {
+	num := func(keepInt bool) (Value, []pysql.Value, error) {
 		v := Value{Kind: NumberValue, Raw: raw}
-		if keepInt && tok.typ == ttNumberInteger {
-			n, err := pyInt(raw)
+		if keepInt && tok.IsInteger() {
+			n, err := pysql.Int(raw)
 			if err != nil {
 				return v, nil, internalf("%v", err)
 			}
 			v.IsInt, v.Int, v.Num = true, n, float64(n)
 			return v, nil, nil
 		}
-		f, err := pyFloat(raw)
+		f, err := pysql.Float(raw)
 		if err != nil {
 			return v, nil, internalf("%v", err)
 		}
 		v.Num = f
 		return v, nil, nil
 	}
-	list := func(supported []string) (Value, []pyValue, error) {
+	list := func(supported []string) (Value, []pysql.Value, error) {
 		if !contains(supported, key) {
-			return Value{}, nil, store.Invalidf("Only %s attributes support comparison with a list of quoted string values.", pyListRepr(sortedCopy(supported)))
+			return Value{}, nil, store.Invalidf("Only %s attributes support comparison with a list of quoted string values.", pysql.ListRepr(sortedCopy(supported)))
 		}
 		return parseList(raw)
 	}
@@ -426,7 +385,7 @@ func getValue(kind Kind, e Entity, key string, tok *node) (Value, []pyValue, err
 			if isStringToken(tok) {
 				return str()
 			}
-			if tok.cls == clsParenthesis {
+			if tok.IsParenthesis() {
 				return list(listKeys)
 			}
 			return Value{}, nil, store.Invalidf("Expected a quoted string value for attributes. Got value %s", raw)
@@ -434,7 +393,7 @@ func getValue(kind Kind, e Entity, key string, tok *node) (Value, []pyValue, err
 			if isStringToken(tok) {
 				return str()
 			}
-			if tok.cls == clsParenthesis {
+			if tok.IsParenthesis() {
 				return parseList(raw)
 			}
 			return Value{}, nil, store.Invalidf("Expected a quoted string value for dataset attributes. Got value %s", raw)
@@ -449,7 +408,7 @@ func getValue(kind Kind, e Entity, key string, tok *node) (Value, []pyValue, err
 		if isStringToken(tok) {
 			return str()
 		}
-		if tok.cls == clsParenthesis {
+		if tok.IsParenthesis() {
 			if kind == RegisteredModels {
 				return list([]string{"name"})
 			}
@@ -457,7 +416,7 @@ func getValue(kind Kind, e Entity, key string, tok *node) (Value, []pyValue, err
 		}
 		if kind == ModelVersions && isNumberToken(tok) {
 			if !contains(mvNumericAttrs, key) {
-				return Value{}, nil, store.Invalidf("Only the '%s' attributes support comparison with numeric values.", pySetRepr(mvNumericAttrs))
+				return Value{}, nil, store.Invalidf("Only the '%s' attributes support comparison with numeric values.", pysql.SetRepr(mvNumericAttrs))
 			}
 			return num(true)
 		}
@@ -479,27 +438,27 @@ func sortedCopy(s []string) []string {
 // parseList is SearchUtils._parse_list_from_sql_token: literal_eval of the
 // parenthesised text, which must give a non-empty tuple of strings (a single
 // string is a tuple of one).
-func parseList(raw string) (Value, []pyValue, error) {
-	v, err := literalEval(raw)
-	if errors.Is(err, errPySyntax) {
+func parseList(raw string) (Value, []pysql.Value, error) {
+	v, err := pysql.LiteralEval(raw)
+	if errors.Is(err, pysql.ErrSyntax) {
 		return Value{}, nil, store.Invalidf("While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.")
 	}
 	if err != nil {
 		return Value{}, nil, internalf("malformed node or string in %s", raw)
 	}
-	items := []pyValue{v}
-	if v.kind == 't' {
-		items = v.items
+	items := []pysql.Value{v}
+	if v.Kind() == 't' {
+		items = v.Items()
 	}
 	if len(items) == 0 {
 		return Value{}, nil, store.Invalidf("While parsing a list in the query, expected a non-empty list of string values, but got empty list")
 	}
 	out := Value{Kind: ListValue, Raw: raw}
 	for _, it := range items {
-		if it.kind != 's' {
-			return Value{}, nil, store.Invalidf("While parsing a list in the query, expected string value, punctuation, or whitespace, but got different type in list: %s", pyTupleRepr(items))
+		if it.Kind() != 's' {
+			return Value{}, nil, store.Invalidf("While parsing a list in the query, expected string value, punctuation, or whitespace, but got different type in list: %s", pysql.TupleRepr(items))
 		}
-		out.List = append(out.List, it.str)
+		out.List = append(out.List, it.Str())
 	}
 	return out, items, nil
 }

@@ -2,10 +2,12 @@ package search
 
 import (
 	"encoding/json"
-	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"os"
 	"strconv"
 	"testing"
+
+	"github.com/mlrun-go/mlrun/internal/pyfloat"
+	"github.com/mlrun-go/mlrun/store/internal/pysql"
 )
 
 // TestRandomFilterParity compares mlrun's parser with MLflow's on random
@@ -54,18 +56,18 @@ func TestRandomFilterParity(t *testing.T) {
 				case NoValue:
 					v = "None"
 				case StringValue:
-					v = pyRepr(rc.value.Str)
+					v = pysql.Repr(rc.value.Str)
 				case NumberValue:
 					switch {
 					case rc.value.IsInt:
 						v = strconv.FormatInt(rc.value.Int, 10)
 					case rc.entity == Metric:
-						v = pyRepr(rc.value.Raw)
+						v = pysql.Repr(rc.value.Raw)
 					default:
 						v = pyfloat.Repr(rc.value.Num)
 					}
 				case ListValue:
-					v = pyTupleRepr(rc.list)
+					v = pysql.TupleRepr(rc.list)
 				}
 				if rc.entity.String() != p.Type || rc.key != p.Key || rc.op != p.Comparator || v != p.Value {
 					ok = false

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/internal/pysql"
 )
 
 // This file translates parsed searches into SQL over MLflow's SQLite schema
@@ -330,7 +331,7 @@ func ExperimentFilterSQL(f *Filter) (string, []any) {
 			}
 			s.write("experiments.experiment_id ", op, " (")
 			for j, id := range ids {
-				n, _ := pyInt(id)
+				n, _ := pysql.Int(id)
 				if j > 0 {
 					s.write(", ")
 				}

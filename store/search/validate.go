@@ -3,6 +3,7 @@ package search
 import (
 	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/internal/pysql"
 )
 
 // ParseRunFilter parses a search_runs filter string and checks it as
@@ -81,18 +82,18 @@ func errListBinding() error {
 func validateRunClauses(raw []rawClause) (*Filter, error) {
 	f := &Filter{Kind: Runs}
 	for _, rc := range raw {
-		op := pyUpper(rc.op)
+		op := pysql.Upper(rc.op)
 		key := translateKeyAlias(rc.key)
 		c := Clause{Entity: rc.entity, Key: key, Op: Op(op), Value: rc.value}
 		switch rc.entity {
 		case Attribute:
 			if contains(runNumericAttrs, key) {
 				if !contains(metricComparators, op) {
-					return nil, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pySetRepr(stringAttrComparator))
+					return nil, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pysql.SetRepr(stringAttrComparator))
 				}
 			} else {
 				if !contains(stringAttrComparator, op) {
-					return nil, store.Invalidf("Invalid comparator '%s' not one of '%s'", op, pySetRepr(stringAttrComparator))
+					return nil, store.Invalidf("Invalid comparator '%s' not one of '%s'", op, pysql.SetRepr(stringAttrComparator))
 				}
 				if rc.value.Kind == ListValue && op != "IN" && op != "NOT IN" {
 					return nil, errListBinding()
@@ -100,19 +101,19 @@ func validateRunClauses(raw []rawClause) (*Filter, error) {
 			}
 		case Metric:
 			if !contains(metricComparators, op) {
-				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pySetRepr(metricComparators))
+				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pysql.SetRepr(metricComparators))
 			}
 		case Param:
 			if !contains(paramComparators, op) {
-				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s'", op, pySetRepr(paramComparators))
+				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s'", op, pysql.SetRepr(paramComparators))
 			}
 		case Tag:
 			if !contains(paramComparators, op) {
-				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pySetRepr(paramComparators))
+				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pysql.SetRepr(paramComparators))
 			}
 		case Dataset:
 			if !contains(datasetComparators, op) {
-				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pySetRepr(datasetComparators))
+				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pysql.SetRepr(datasetComparators))
 			}
 			if rc.value.Kind == ListValue && op != "IN" && op != "NOT IN" {
 				return nil, errListBinding()
@@ -138,7 +139,7 @@ func validateExperimentClauses(raw []rawClause) (*Filter, error) {
 				ids = []string{rc.value.Str}
 			}
 			for _, id := range ids {
-				if _, err := pyInt(id); err != nil {
+				if _, err := pysql.Int(id); err != nil {
 					return nil, store.Invalidf("Invalid experiment ID '%s'. Experiment ID must be a valid integer.", id)
 				}
 			}
@@ -147,14 +148,14 @@ func validateExperimentClauses(raw []rawClause) (*Filter, error) {
 			}
 		case rc.entity == Attribute && contains(expNumericAttrs, rc.key):
 			if !contains(metricComparators, op) {
-				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pySetRepr(stringAttrComparator))
+				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pysql.SetRepr(stringAttrComparator))
 			}
 			if !rc.value.IsInt {
-				return nil, store.Invalidf("Invalid value for numeric attribute '%s': %s", rc.key, pyRepr(pyfloat.Repr(rc.value.Num)))
+				return nil, store.Invalidf("Invalid value for numeric attribute '%s': %s", rc.key, pysql.Repr(pyfloat.Repr(rc.value.Num)))
 			}
 		case rc.entity == Attribute:
 			if !contains(stringAttrComparator, op) {
-				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s'", op, pySetRepr(stringAttrComparator))
+				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s'", op, pysql.SetRepr(stringAttrComparator))
 			}
 			if op != "=" && op != "!=" && op != "LIKE" && op != "ILIKE" {
 				return nil, store.Invalidf("Invalid comparator for string attribute: %s", op)
@@ -191,9 +192,9 @@ func validateRegistryClauses(kind Kind, raw []rawClause) (*Filter, error) {
 			case rc.value.Kind == NumberValue && !rc.value.IsInt:
 				return nil, store.Invalidf("Invalid value for numeric attribute '%s': %s", rc.key, pyfloat.Repr(rc.value.Num))
 			case rc.value.Kind == StringValue:
-				n, err := pyInt(rc.value.Str)
+				n, err := pysql.Int(rc.value.Str)
 				if err != nil {
-					return nil, store.Invalidf("Invalid value for numeric attribute '%s': %s", rc.key, pyRepr(rc.value.Str))
+					return nil, store.Invalidf("Invalid value for numeric attribute '%s': %s", rc.key, pysql.Repr(rc.value.Str))
 				}
 				c.Value = Value{Kind: NumberValue, IsInt: true, Int: n, Num: float64(n), Raw: rc.value.Raw}
 			}

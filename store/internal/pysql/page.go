@@ -43,6 +43,7 @@ func ParseOffsetToken(token string) (int, error) {
 	case 'i':
 		n, err := strconv.ParseInt(off.num, 10, 64)
 		if err != nil {
+			// Python's int has no limit; no store holds that many rows.
 			if strings.HasPrefix(off.num, "-") {
 				return math.MinInt, nil
 			}
@@ -120,6 +121,10 @@ func pyFalsy(v pyValue) bool {
 	}
 	return false
 }
+
+// pyB64Decode is base64.b64decode without validation: characters outside
+// the alphabet are skipped, decoding stops at complete padding, and a
+// partial final quantum is an error.
 func pyB64Decode(s string) ([]byte, bool) {
 	var out []byte
 	quad, pads := 0, 0
