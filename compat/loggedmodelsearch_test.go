@@ -64,6 +64,9 @@ filters = ["", "name = 'm1'", "name != 'm1'", "name LIKE 'm%'", "name LIKE 'M%'"
     "tags.team ILIKE 'A%'", "tags.team = 'b'", "tags.team LIKE '_'", "tags.team != 'a'",
     "metrics.acc > 0.1 AND params.lr = '0.1'", "name ILIKE '%m%' AND tags.team != 'a' AND metrics.acc < 1",
     "params.\x60lr\x60 = '1'", "attributes.name = 'm2'",
+    "name IN ('m1', 'M3')", "name NOT IN ('m1')", "tags.team IN ('a', 'b')", "params.lr NOT IN ('0.1')",
+    "name = \"m1\"", "name = m1", "metric.acc > 0", "experiment_id = '%s'" % exp, "status IN ('2', '3')",
+    "lifecycle_stage = 'deleted'", "status_message = 'x'",
     "name = 'a' OR name = 'b'", "foo = 'x'", "params.lr > '1'", "metrics.acc LIKE '1'", "bogus.x = 'y'"]
 orders = [[], [{"field_name": "name", "ascending": True}], [{"field_name": "name", "ascending": False}],
     [{"field_name": "metrics.acc", "ascending": False}], [{"field_name": "metrics.acc", "ascending": True}],
@@ -126,7 +129,7 @@ func TestLoggedModelSearchParity(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if len(py.Results) < 50 {
+	if len(py.Results) < 60 {
 		t.Fatalf("only %d searches", len(py.Results))
 	}
 	matched, rejected := 0, 0

@@ -32,9 +32,10 @@ import (
 //     JSON with the offset and the experiment ids, filter and order_by it
 //     was made for, which must match the request's).
 //
-// The filter is parsed by store.ParseLoggedModelFilter; a clause it accepts
-// that the SQL store has no SQL for (other entities or comparators) is
-// store.ErrInvalidParameter.
+// The filter is parsed by store.SQLLoggedModels.ParseFilter, MLflow's SQL
+// store grammar (entities attributes, metrics, params, tags; IN and NOT
+// IN lists; any logged_models column; errors MLflow raises as internal
+// errors keep that code).
 
 // lmAttrColumns maps the attributes a filter or order_by may name to their
 // logged_models columns (SqlLoggedModel.ALIASES resolved).
@@ -48,10 +49,8 @@ var lmAttrColumns = map[string]string{
 // lmNumericColumns are the columns compared as numbers (SqlLoggedModel.is_numeric).
 var lmNumericColumns = []string{"creation_timestamp_ms", "last_updated_timestamp_ms"}
 
-var (
-	lmNumericOps = []string{"=", "!=", "<", "<=", ">", ">="}
-	lmStringOps  = []string{"=", "!=", "LIKE", "ILIKE"}
-)
+// lmNumericOps are the comparators written as SQL operators.
+var lmNumericOps = []string{"=", "!=", "<", "<=", ">", ">="}
 
 // lmQuery accumulates the SQL of a logged model search.
 type lmQuery struct {
@@ -73,53 +72,57 @@ func lmComparison(col, op string, value any, str string) (string, any) {
 	return col + " " + op + " ?", value
 }
 
-// filter adds the WHERE conditions of a parsed filter.
+// filter adds the WHERE conditions of a filter parsed by
+// store.SQLLoggedModels.ParseFilter (which checks entities, keys,
+// comparators and values as MLflow's parse_filter_string does).
 func (q *lmQuery) filter(clauses []store.LoggedModelClause) error {
 	for _, c := range clauses {
-		numeric := c.Entity == "metric"
-		var col string
+		var col, table, keyCol string
 		switch c.Entity {
 		case "attribute":
-			var ok bool
-			if col, ok = lmAttrColumns[c.Key]; !ok {
-				return store.Invalidf("Invalid attribute key '%s' specified.", c.Key)
-			}
-			numeric = slices.Contains(lmNumericColumns, col)
-			col = "lm." + col
+			col = "lm." + c.Column
 		case "metric":
-			col = "metric_value"
+			col, table, keyCol = "metric_value", "logged_model_metrics", "metric_name"
 		case "param":
-			col = "param_value"
+			col, table, keyCol = "param_value", "logged_model_params", "param_key"
 		case "tag":
-			col = "tag_value"
+			col, table, keyCol = "tag_value", "logged_model_tags", "tag_key"
 		default:
 			return store.Invalidf("Invalid entity type: '%s'. Expected one of ['attributes', 'metrics', 'params', 'tags'].", c.Entity)
 		}
-		ops := lmStringOps
-		var value any = c.Str
-		if numeric {
-			ops, value = lmNumericOps, c.Num
+		cond, args, err := lmCondition(c, col)
+		if err != nil {
+			return err
 		}
-		if !slices.Contains(ops, c.Op) {
-			return store.Invalidf("Invalid comparison operator for %s.%s: '%s'. Expected one of ('%s').", c.Entity, c.Key, c.Op, strings.Join(ops, "', '"))
+		if table != "" {
+			cond = "lm.model_id IN (SELECT model_id FROM " + table + " WHERE " + keyCol + " = ? AND " + cond + ")"
+			args = append([]any{c.Key}, args...)
 		}
-		cond, arg := lmComparison(col, c.Op, value, c.Str)
-		switch c.Entity {
-		case "attribute":
-			q.where = append(q.where, cond)
-			q.args = append(q.args, arg)
-		case "metric":
-			q.where = append(q.where, "lm.model_id IN (SELECT model_id FROM logged_model_metrics WHERE metric_name = ? AND "+cond+")")
-			q.args = append(q.args, c.Key, arg)
-		case "param":
-			q.where = append(q.where, "lm.model_id IN (SELECT model_id FROM logged_model_params WHERE param_key = ? AND "+cond+")")
-			q.args = append(q.args, c.Key, arg)
-		case "tag":
-			q.where = append(q.where, "lm.model_id IN (SELECT model_id FROM logged_model_tags WHERE tag_key = ? AND "+cond+")")
-			q.args = append(q.args, c.Key, arg)
-		}
+		q.where = append(q.where, cond)
+		q.args = append(q.args, args...)
 	}
 	return nil
+}
+
+// lmCondition returns the SQL of one comparison on col, and its arguments.
+func lmCondition(c store.LoggedModelClause, col string) (string, []any, error) {
+	numeric := c.Entity == "metric" || slices.Contains(lmNumericColumns, c.Column)
+	switch {
+	case c.Op == "IN" || c.Op == "NOT IN":
+		args := make([]any, len(c.List))
+		for i, v := range c.List {
+			args[i] = v
+		}
+		return col + " " + c.Op + " (" + placeholders(len(args)) + ")", args, nil
+	case c.Op == "LIKE" || c.Op == "ILIKE":
+		cond, arg := search.LikeSQL(col, c.Str, c.Op == "ILIKE")
+		return cond, []any{arg}, nil
+	case !slices.Contains(lmNumericOps, c.Op):
+		return "", nil, store.Invalidf("Invalid comparison operator for %s.%s: '%s'.", c.Entity, c.Key, c.Op)
+	case numeric:
+		return col + " " + c.Op + " ?", []any{c.Num}, nil
+	}
+	return col + " " + c.Op + " ?", []any{c.Str}, nil
 }
 
 // orderBy adds the ORDER BY terms (and the joins metric orders need).
@@ -231,7 +234,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery
 	}
 	lq.where = append(lq.where, "lm.experiment_id IN ("+placeholders(len(exps))+")")
 	lq.args = append(lq.args, exps...)
-	clauses, err := store.ParseLoggedModelFilter(q.Filter)
+	clauses, err := store.SQLLoggedModels.ParseFilter(q.Filter)
 	if err != nil {
 		return nil, err
 	}
