@@ -61,17 +61,6 @@ type lmQuery struct {
 	order    []string
 }
 
-// lmComparison returns "<col> <op> ?" and its argument.
-func lmComparison(col, op string, value any, str string) (string, any) {
-	switch op {
-	case "LIKE":
-		return search.LikeSQL(col, str, false)
-	case "ILIKE":
-		return search.LikeSQL(col, str, true)
-	}
-	return col + " " + op + " ?", value
-}
-
 // filter adds the WHERE conditions of a filter parsed by
 // store.SQLLoggedModels.ParseFilter (which checks entities, keys,
 // comparators and values as MLflow's parse_filter_string does).
