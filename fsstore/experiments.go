@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mlrun-go/mlrun/internal/pystr"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/mlrun-go/mlrun/store"
@@ -257,19 +257,11 @@ func (s *Store) checkNameFree(ctx context.Context, name string) error {
 			continue
 		}
 		if e.LifecycleStage == store.LifecycleDeleted {
-			return store.AlreadyExistsf("Experiment %s already exists in deleted state. You can restore the experiment, or permanently delete the experiment from the .trash folder (under tracking server's root folder) in order to use this experiment name again.", pyRepr(e.Name))
+			return store.AlreadyExistsf("Experiment %s already exists in deleted state. You can restore the experiment, or permanently delete the experiment from the .trash folder (under tracking server's root folder) in order to use this experiment name again.", pystr.Repr(e.Name))
 		}
 		return store.AlreadyExistsf("Experiment '%s' already exists.", e.Name)
 	}
 	return nil
-}
-
-// pyRepr quotes s roughly as Python's repr does (for messages).
-func pyRepr(s string) string {
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		return `"` + s + `"`
-	}
-	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
 }
 
 // GetExperiment returns an active or deleted experiment.

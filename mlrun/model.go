@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/mlrun-go/mlrun/internal/pystr"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 
 	"github.com/google/uuid"
 
@@ -246,7 +246,7 @@ func writePyJSON(w io.StringWriter, v any, order []string) {
 			w.WriteString("false")
 		}
 	case string:
-		w.WriteString(pyQuote(x))
+		w.WriteString(pystr.JSONQuote(x))
 	case int:
 		w.WriteString(strconv.Itoa(x))
 	case int64:
@@ -292,7 +292,7 @@ func writePyJSON(w io.StringWriter, v any, order []string) {
 			if i > 0 {
 				w.WriteString(", ")
 			}
-			w.WriteString(pyQuote(k))
+			w.WriteString(pystr.JSONQuote(k))
 			w.WriteString(": ")
 			writePyJSON(w, x[k], nil)
 		}
@@ -307,37 +307,4 @@ func writePyJSON(w io.StringWriter, v any, order []string) {
 		b, _ := json.Marshal(x)
 		w.WriteString(string(b))
 	}
-}
-
-// pyQuote quotes s as json.dumps with ensure_ascii.
-func pyQuote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || (r > 0x7f && r < 0x10000):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		case r >= 0x10000:
-			r1, r2 := utf16.EncodeRune(r)
-			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"github.com/mlrun-go/mlrun/internal/pystr"
 	"strconv"
 
 	"github.com/mlrun-go/mlrun/sqlstore/internal/mlflowuri"
@@ -419,7 +420,7 @@ func (s *Store) DeleteLoggedModelTag(ctx context.Context, modelID, key string) e
 		if n, err := res.RowsAffected(); err != nil || n > 0 {
 			return err
 		}
-		return store.NotFoundf("No tag with key %s found for model with ID %s.", pyRepr(key), pyRepr(modelID))
+		return store.NotFoundf("No tag with key %s found for model with ID %s.", pystr.Repr(key), pystr.Repr(modelID))
 	})
 }
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"github.com/mlrun-go/mlrun/internal/pystr"
 	"math"
 	"math/bits"
 	"slices"
@@ -168,7 +169,7 @@ func (s *Store) logParams(ctx context.Context, tx *sql.Tx, runID string, params 
 		case !ok:
 			fresh = append(fresh, p.Key, p.Value, runID)
 		case old != p.Value:
-			conflicts = append(conflicts, "{'key': "+pyRepr(p.Key)+", 'old_value': "+pyRepr(old)+", 'new_value': "+pyRepr(p.Value)+"}")
+			conflicts = append(conflicts, "{'key': "+pystr.Repr(p.Key)+", 'old_value': "+pystr.Repr(old)+", 'new_value': "+pystr.Repr(p.Value)+"}")
 		}
 	}
 	if len(conflicts) > 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/mlrun-go/mlrun/internal/pystr"
 	"slices"
 	"sort"
 	"strings"
@@ -533,7 +534,7 @@ func (s *Store) modelExistsError(ctx context.Context, tx *sql.Tx, name string, t
 	if oldPrompt != newPrompt {
 		return store.AlreadyExistsf("Tried to create a %s with name %s, but the name is already taken by a %s. "+
 			"MLflow does not allow creating a model and a prompt with the same name.",
-			strings.ToLower(entity(newPrompt)), pyRepr(name), strings.ToLower(entity(oldPrompt)))
+			strings.ToLower(entity(newPrompt)), pystr.Repr(name), strings.ToLower(entity(oldPrompt)))
 	}
 	return store.AlreadyExistsf("%s (name=%s) already exists.", entity(newPrompt), name)
 }

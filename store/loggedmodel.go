@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/mlrun-go/mlrun/internal/pystr"
 	"regexp"
 	"strings"
 
@@ -229,17 +230,9 @@ func IsLoggedModelURI(uri string) (string, bool) {
 // non-empty, and none of / : . % " '.
 func ValidateLoggedModelName(name string) error {
 	if name == "" || strings.ContainsAny(name, `/:.%"'`) {
-		return Invalidf("Invalid model name (%s) provided. Model name must be a non-empty string and cannot contain the following characters: ('/', ':', '.', '%%', '\"', \"'\")", pyRepr(name))
+		return Invalidf("Invalid model name (%s) provided. Model name must be a non-empty string and cannot contain the following characters: ('/', ':', '.', '%%', '\"', \"'\")", pystr.Repr(name))
 	}
 	return nil
-}
-
-// pyRepr quotes s as Python's repr of a str does in the common cases.
-func pyRepr(s string) string {
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		return `"` + s + `"`
-	}
-	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
 }
 
 // ValidateLoggedModelMetric checks a metric point of a logged model.

@@ -3,11 +3,11 @@ package store
 import (
 	"encoding/base64"
 	"fmt"
+	"github.com/mlrun-go/mlrun/internal/pystr"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/mlrun-go/mlrun/store/internal/pysql"
@@ -528,7 +528,7 @@ func lmOrderByJSON(orderBy []LoggedModelOrderBy) string {
 	parts := make([]string, len(orderBy))
 	for i, o := range orderBy {
 		parts[i] = fmt.Sprintf(`{"field_name": %s, "ascending": %t, "dataset_name": %s, "dataset_digest": %s}`,
-			lmJSONString(o.FieldName), o.Ascending, lmJSONOptString(o.DatasetName), lmJSONOptString(o.DatasetDigest))
+			pystr.JSONQuote(o.FieldName), o.Ascending, lmJSONOptString(o.DatasetName), lmJSONOptString(o.DatasetDigest))
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }
@@ -559,50 +559,17 @@ func lmJSONOptString(s string) string {
 	if s == "" {
 		return "null"
 	}
-	return lmJSONString(s)
-}
-
-// lmJSONString is json.dumps of a str (ensure_ascii).
-func lmJSONString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || (r >= 0x7f && r < 0x10000):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		case r >= 0x10000:
-			r1, r2 := utf16.EncodeRune(r)
-			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	return pystr.JSONQuote(s)
 }
 
 func encodeLMTokenSQL(q LoggedModelQuery, offset int) string {
 	ids := make([]string, len(q.ExperimentIDs))
 	for i, id := range q.ExperimentIDs {
-		ids[i] = lmJSONString(id)
+		ids[i] = pystr.JSONQuote(id)
 	}
 	filter := "null"
 	if q.Filter != "" {
-		filter = lmJSONString(q.Filter)
+		filter = pystr.JSONQuote(q.Filter)
 	}
 	s := fmt.Sprintf(`{"experiment_ids": [%s], "filter_string": %s, "order_by": %s, "offset": %d}`,
 		strings.Join(ids, ", "), filter, lmOrderByJSON(q.OrderBy), offset)

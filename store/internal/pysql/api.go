@@ -11,7 +11,11 @@
 // kind.
 package pysql
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mlrun-go/mlrun/internal/pystr"
+)
 
 // Node is a sqlparse token or token list.
 type Node = node
@@ -169,7 +173,7 @@ func Float(text string) (float64, error) { return pyFloat(text) }
 func Int(text string) (int64, error) { return pyInt(text) }
 
 // Repr is repr(str).
-func Repr(s string) string { return pyRepr(s) }
+func Repr(s string) string { return pystr.Repr(s) }
 
 // SetRepr is the repr of a set of str, sorted (Python's order is random).
 func SetRepr(items []string) string { return pySetRepr(items) }

@@ -8,55 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"github.com/mlrun-go/mlrun/internal/pyfloat"
+	"github.com/mlrun-go/mlrun/internal/pystr"
 	"math/big"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
-
-// pyRepr is Python's repr() of a str.
-func pyRepr(s string) string {
-	q := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == rune(q) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == utf8.RuneError:
-			b.WriteString(`\ufffd`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r < 0x7f || pyPrintable(r):
-			b.WriteRune(r)
-		case r <= 0xff:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r <= 0xffff:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
-}
-
-// pyPrintable approximates str.isprintable for one non-ASCII character.
-func pyPrintable(r rune) bool {
-	return unicode.IsPrint(r)
-}
 
 // pySetRepr formats a set of strings as Python prints it. Python's order
 // depends on string hashing, which is randomised per process, so mlrun
@@ -66,7 +24,7 @@ func pySetRepr(items []string) string {
 	sort.Strings(s)
 	parts := make([]string, len(s))
 	for i, x := range s {
-		parts[i] = pyRepr(x)
+		parts[i] = pystr.Repr(x)
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
 }
@@ -75,7 +33,7 @@ func pySetRepr(items []string) string {
 func pyListRepr(items []string) string {
 	parts := make([]string, len(items))
 	for i, x := range items {
-		parts[i] = pyRepr(x)
+		parts[i] = pystr.Repr(x)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }
@@ -135,7 +93,7 @@ func digitValue(r rune) int {
 func pyFloat(text string) (float64, error) {
 	s, ok := asciiDigits(strings.TrimSpace(text))
 	if !ok {
-		return 0, fmt.Errorf("could not convert string to float: %s", pyRepr(text))
+		return 0, fmt.Errorf("could not convert string to float: %s", pystr.Repr(text))
 	}
 	s = strings.ReplaceAll(s, "_", "")
 	if strings.HasSuffix(s, ".") || strings.Contains(s, ".e") || strings.Contains(s, ".E") {
@@ -147,7 +105,7 @@ func pyFloat(text string) (float64, error) {
 		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
 			return f, nil
 		}
-		return 0, fmt.Errorf("could not convert string to float: %s", pyRepr(text))
+		return 0, fmt.Errorf("could not convert string to float: %s", pystr.Repr(text))
 	}
 	return f, nil
 }
@@ -166,7 +124,7 @@ func pyInt(text string) (int64, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("invalid literal for int() with base 10: %s", pyRepr(text))
+	return 0, fmt.Errorf("invalid literal for int() with base 10: %s", pystr.Repr(text))
 }
 
 // --- ast.literal_eval of a parenthesised list --------------------------------
@@ -183,9 +141,9 @@ type pyValue struct {
 func (v pyValue) repr() string {
 	switch v.kind {
 	case 's':
-		return pyRepr(v.str)
+		return pystr.Repr(v.str)
 	case 'b':
-		return "b" + pyRepr(v.str)
+		return "b" + pystr.Repr(v.str)
 	case 'i', 'f', 'c':
 		return v.num
 	case 'B':
