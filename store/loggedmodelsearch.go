@@ -1047,7 +1047,7 @@ func lmSQLCompare(c LoggedModelClause, col lmSQLValue, numericCol bool) bool {
 		if c.Op == "ILIKE" {
 			s, p = lmASCIILower(s), lmASCIILower(p)
 		}
-		return lmLikeMatch(s, p)
+		return pysql.Like(s, p)
 	}
 	d := lmSQLCmp(col, v)
 	switch c.Op {
@@ -1133,45 +1133,4 @@ func lmASCIILower(s string) string {
 		}
 	}
 	return string(b)
-}
-
-// lmLikeMatch is SQLite's case-sensitive LIKE without ESCAPE: % matches
-// any run of characters (newlines included), _ exactly one.
-func lmLikeMatch(s, p string) bool {
-	si, pi := 0, 0
-	starP, starS := -1, 0
-	for si < len(s) {
-		if pi < len(p) {
-			switch p[pi] {
-			case '%':
-				starP, starS = pi, si
-				pi++
-				continue
-			case '_':
-				_, n := utf8.DecodeRuneInString(s[si:])
-				si += n
-				pi++
-				continue
-			default:
-				_, pn := utf8.DecodeRuneInString(p[pi:])
-				_, sn := utf8.DecodeRuneInString(s[si:])
-				if pn == sn && p[pi:pi+pn] == s[si:si+sn] {
-					si += sn
-					pi += pn
-					continue
-				}
-			}
-		}
-		if starP < 0 {
-			return false
-		}
-		_, n := utf8.DecodeRuneInString(s[starS:])
-		starS += n
-		si = starS
-		pi = starP + 1
-	}
-	for pi < len(p) && p[pi] == '%' {
-		pi++
-	}
-	return pi == len(p)
 }

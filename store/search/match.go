@@ -3,7 +3,6 @@ package search
 import (
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/mlrun-go/mlrun/store"
 	"github.com/mlrun-go/mlrun/store/internal/pysql"
@@ -182,7 +181,7 @@ func sqlLike(s, pattern string, fold bool) bool {
 	if fold {
 		s, pattern = asciiLower(s), asciiLower(pattern)
 	}
-	return likeMatch(s, pattern)
+	return pysql.Like(s, pattern)
 }
 
 func asciiLower(s string) string {
@@ -198,47 +197,6 @@ func asciiLower(s string) string {
 		}
 	}
 	return s
-}
-
-// likeMatch matches s against a LIKE pattern with the usual greedy
-// backtracking over the last %, in linear space.
-func likeMatch(s, p string) bool {
-	si, pi := 0, 0
-	starP, starS := -1, 0
-	for si < len(s) {
-		if pi < len(p) {
-			switch p[pi] {
-			case '%':
-				starP, starS = pi, si
-				pi++
-				continue
-			case '_':
-				_, n := utf8.DecodeRuneInString(s[si:])
-				si += n
-				pi++
-				continue
-			default:
-				pr, pn := utf8.DecodeRuneInString(p[pi:])
-				sr, sn := utf8.DecodeRuneInString(s[si:])
-				if pr == sr && pn == sn && p[pi:pi+pn] == s[si:si+sn] {
-					si += sn
-					pi += pn
-					continue
-				}
-			}
-		}
-		if starP < 0 {
-			return false
-		}
-		_, n := utf8.DecodeRuneInString(s[starS:])
-		starS += n
-		si = starS
-		pi = starP + 1
-	}
-	for pi < len(p) && p[pi] == '%' {
-		pi++
-	}
-	return pi == len(p)
 }
 
 // MatchExperiment reports whether experiment e satisfies every clause of f
