@@ -732,13 +732,8 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []store.Lo
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
+	if err := store.ValidateOutputs(runID, outputs); err != nil {
 		return err
-	}
-	for _, o := range outputs {
-		if err := store.ValidateLoggedModelID(o.ModelID); err != nil {
-			return err
-		}
 	}
 	loc, m, err := s.openRun(ctx, runID)
 	if err != nil {

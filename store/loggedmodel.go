@@ -203,6 +203,20 @@ func NewLoggedModelID() string {
 
 var loggedModelIDRegex = regexp.MustCompile(`^m-[0-9a-zA-Z][\w\-]{0,253}$`)
 
+// ValidateOutputs checks the arguments of LogOutputs: a run id and the
+// model id of every output.
+func ValidateOutputs(runID string, outputs []LoggedModelOutput) error {
+	if err := ValidateRunID(runID); err != nil {
+		return err
+	}
+	for _, o := range outputs {
+		if err := ValidateLoggedModelID(o.ModelID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ValidateLoggedModelID checks that id looks like an MLflow model id
 // (m-…), which also makes it safe as a directory name.
 func ValidateLoggedModelID(id string) error {
