@@ -74,22 +74,32 @@ orders = [[], [{"field_name": "name", "ascending": True}], [{"field_name": "name
     [{"field_name": "model_type", "ascending": True}], [{"field_name": "model_type", "ascending": False}],
     [{"field_name": "status", "ascending": False}], [{"field_name": "creation_timestamp", "ascending": True}],
     [{"field_name": "last_updated_timestamp", "ascending": False}], [{"field_name": "source_run_id", "ascending": True}],
-    [{"field_name": "model_id", "ascending": False}], [{"field_name": "params.lr", "ascending": True}]]
+    [{"field_name": "model_id", "ascending": False}], [{"field_name": "params.lr", "ascending": True}],
+    [{"field_name": "metrics.acc", "ascending": False, "dataset_name": "ds2"}],
+    [{"field_name": "metrics.acc", "ascending": True, "dataset_name": "ds", "dataset_digest": "d1"}]]
+dataset_searches = [
+    ("", [{"dataset_name": "ds"}]), ("", [{"dataset_name": "ds", "dataset_digest": "zz"}]),
+    ("", [{"dataset_name": "ds"}, {"dataset_name": "ds2", "dataset_digest": "d2"}]),
+    ("metrics.acc > 0.6", [{"dataset_name": "ds"}]), ("metrics.acc > 0.6", [{"dataset_name": "ds2"}]),
+    ("metrics.acc < 0.6", [{"dataset_name": "ds", "dataset_digest": "d1"}]),
+    ("metrics.acc > 0.6 AND tags.team = 'b'", [{"dataset_name": "ds"}, {"dataset_name": "ds2"}]),
+    ("name != 'x'", [{"dataset_name": "nope"}])]
 out = {"experiment_id": exp, "filters": filters, "orders": orders, "results": []}
-for f in filters:
-    for ob in (orders if f == "" else [[]]) + ([] if f == "" else [orders[3]]):
+searches = [(f, ob, []) for f in filters for ob in (orders if f == "" else [[]]) + ([] if f == "" else [orders[3]])]
+searches += [(f, ob, ds) for f, ds in dataset_searches for ob in ([], orders[-2])]
+for f, ob, ds in searches:
         got, tok = [], None
         try:
             while True:
                 page = c.search_logged_models(experiment_ids=[exp], filter_string=f or None, order_by=ob or None,
-                    max_results=3, page_token=tok)
+                    datasets=ds or None, max_results=3, page_token=tok)
                 got += [m.model_id for m in page]
                 tok = page.token
                 if not tok:
                     break
         except Exception as e:
             got = "ERROR"
-        out["results"].append({"filter": f, "order_by": ob, "ids": got})
+        out["results"].append({"filter": f, "order_by": ob, "datasets": ds, "ids": got})
 print(json.dumps(out))
 `
 
@@ -115,9 +125,15 @@ func TestLoggedModelSearchParity(t *testing.T) {
 		Results      []struct {
 			Filter  string `json:"filter"`
 			OrderBy []struct {
-				FieldName string `json:"field_name"`
-				Ascending bool   `json:"ascending"`
+				FieldName     string `json:"field_name"`
+				Ascending     bool   `json:"ascending"`
+				DatasetName   string `json:"dataset_name"`
+				DatasetDigest string `json:"dataset_digest"`
 			} `json:"order_by"`
+			Datasets []struct {
+				Name   string `json:"dataset_name"`
+				Digest string `json:"dataset_digest"`
+			} `json:"datasets"`
 			IDs any `json:"ids"`
 		} `json:"results"`
 	}
@@ -136,7 +152,11 @@ func TestLoggedModelSearchParity(t *testing.T) {
 	for _, r := range py.Results {
 		q := store.LoggedModelQuery{ExperimentIDs: []string{py.ExperimentID}, Filter: r.Filter, MaxResults: 3}
 		for _, o := range r.OrderBy {
-			q.OrderBy = append(q.OrderBy, store.LoggedModelOrderBy{FieldName: o.FieldName, Ascending: o.Ascending})
+			q.OrderBy = append(q.OrderBy, store.LoggedModelOrderBy{FieldName: o.FieldName, Ascending: o.Ascending,
+				DatasetName: o.DatasetName, DatasetDigest: o.DatasetDigest})
+		}
+		for _, d := range r.Datasets {
+			q.Datasets = append(q.Datasets, store.LoggedModelDataset{Name: d.Name, Digest: d.Digest})
 		}
 		var got any
 		ids, err := searchAllIDs(ctx, s, q)
@@ -146,7 +166,7 @@ func TestLoggedModelSearchParity(t *testing.T) {
 			got = ids
 		}
 		if !jsonEq(got, r.IDs) {
-			t.Errorf("filter %q order_by %v:\nMLflow %v\nmlrun  %v (%v)", r.Filter, r.OrderBy, r.IDs, got, err)
+			t.Errorf("filter %q order_by %v datasets %v:\nMLflow %v\nmlrun  %v (%v)", r.Filter, r.OrderBy, r.Datasets, r.IDs, got, err)
 			continue
 		}
 		if ids, ok := r.IDs.([]any); ok && len(ids) > 0 {

@@ -22,12 +22,14 @@ import (
 //     status = '2' matches READY models; a NULL model_type or
 //     source_run_id matches no comparison, != included);
 //   - metrics.<key> matches a model with ANY point of the key satisfying
-//     the comparison; params.<key> and tags.<key> compare the value;
+//     the comparison (on one of the search's datasets, if it names some;
+//     without a metric clause, datasets keep the models with some point on
+//     one of them); params.<key> and tags.<key> compare the value;
 //   - LIKE is case-sensitive and ILIKE folds ASCII only (search.LikeSQL);
 //   - deleted models and other experiments are left out;
 //   - order_by entries sort NULLs last; metrics.<key> sorts by the point
 //     with the latest timestamp (then the largest step, then the smallest
-//     run id); then creation_timestamp DESC and model_id ASC unless given;
+//     run id), among the points of its dataset name and digest if given; then creation_timestamp DESC and model_id ASC unless given;
 //   - max_results 0 means 100, and the page token is MLflow's (base64 of
 //     JSON with the offset and the experiment ids, filter and order_by it
 //     was made for, which must match the request's).
@@ -61,10 +63,35 @@ type lmQuery struct {
 	order    []string
 }
 
+// datasetCondition is the SQL condition on logged_model_metrics of a
+// search's datasets (a point on any of them; a dataset without a digest
+// matches any digest), and its arguments; "" when there are none.
+func datasetCondition(datasets []store.LoggedModelDataset) (string, []any) {
+	var conds []string
+	var args []any
+	for _, d := range datasets {
+		if d.Digest == "" {
+			conds = append(conds, "dataset_name = ?")
+			args = append(args, d.Name)
+			continue
+		}
+		conds = append(conds, "(dataset_name = ? AND dataset_digest = ?)")
+		args = append(args, d.Name, d.Digest)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", args
+}
+
 // filter adds the WHERE conditions of a filter parsed by
 // store.SQLLoggedModels.ParseFilter (which checks entities, keys,
-// comparators and values as MLflow's parse_filter_string does).
-func (q *lmQuery) filter(clauses []store.LoggedModelClause) error {
+// comparators and values as MLflow's parse_filter_string does) and of the
+// search's datasets: a metric clause then needs a matching point on one of
+// them, and without a metric clause a model needs some point on one.
+func (q *lmQuery) filter(clauses []store.LoggedModelClause, datasets []store.LoggedModelDataset) error {
+	dsCond, dsArgs := datasetCondition(datasets)
+	hasMetric := false
 	for _, c := range clauses {
 		var col, table, keyCol string
 		switch c.Entity {
@@ -83,12 +110,21 @@ func (q *lmQuery) filter(clauses []store.LoggedModelClause) error {
 		if err != nil {
 			return err
 		}
+		if c.Entity == "metric" && dsCond != "" {
+			cond += " AND " + dsCond
+			args = append(args, dsArgs...)
+		}
+		hasMetric = hasMetric || c.Entity == "metric"
 		if table != "" {
 			cond = "lm.model_id IN (SELECT model_id FROM " + table + " WHERE " + keyCol + " = ? AND " + cond + ")"
 			args = append([]any{c.Key}, args...)
 		}
 		q.where = append(q.where, cond)
 		q.args = append(q.args, args...)
+	}
+	if dsCond != "" && !hasMetric {
+		q.where = append(q.where, "lm.model_id IN (SELECT model_id FROM logged_model_metrics WHERE "+dsCond+")")
+		q.args = append(q.args, dsArgs...)
 	}
 	return nil
 }
@@ -134,10 +170,19 @@ func (q *lmQuery) orderBy(orderBy []store.LoggedModelOrderBy) error {
 			continue
 		}
 		alias := "o" + string(rune('a'+i%26)) + strings.Repeat("x", i/26)
+		where := "metric_name = ?"
+		q.joinArgs = append(q.joinArgs, key)
+		if o.DatasetName != "" {
+			where += " AND dataset_name = ?"
+			q.joinArgs = append(q.joinArgs, o.DatasetName)
+		}
+		if o.DatasetDigest != "" {
+			where += " AND dataset_digest = ?"
+			q.joinArgs = append(q.joinArgs, o.DatasetDigest)
+		}
 		q.joins = append(q.joins, "LEFT OUTER JOIN (SELECT model_id, metric_value FROM (SELECT model_id, metric_value, "+
 			"row_number() OVER (PARTITION BY model_id, metric_name ORDER BY metric_timestamp_ms DESC, metric_step DESC, run_id ASC) AS row_num "+
-			"FROM logged_model_metrics WHERE metric_name = ?) WHERE row_num = 1) AS "+alias+" ON "+alias+".model_id = lm.model_id")
-		q.joinArgs = append(q.joinArgs, key)
+			"FROM logged_model_metrics WHERE "+where+") WHERE row_num = 1) AS "+alias+" ON "+alias+".model_id = lm.model_id")
 		q.order = append(q.order, "CASE WHEN "+alias+".metric_value IS NULL THEN 1 ELSE 0 END ASC", alias+".metric_value"+dir)
 	}
 	if !hasCreation {
@@ -158,8 +203,10 @@ type lmPageToken struct {
 }
 
 type lmTokenOrderBy struct {
-	FieldName string `json:"field_name"`
-	Ascending bool   `json:"ascending"`
+	FieldName     string `json:"field_name"`
+	Ascending     bool   `json:"ascending"`
+	DatasetName   string `json:"dataset_name,omitempty"`
+	DatasetDigest string `json:"dataset_digest,omitempty"`
 }
 
 func newLMPageToken(q store.LoggedModelQuery, offset int) lmPageToken {
@@ -168,7 +215,7 @@ func newLMPageToken(q store.LoggedModelQuery, offset int) lmPageToken {
 		t.FilterString = &q.Filter
 	}
 	for _, o := range q.OrderBy {
-		t.OrderBy = append(t.OrderBy, lmTokenOrderBy{FieldName: o.FieldName, Ascending: o.Ascending})
+		t.OrderBy = append(t.OrderBy, lmTokenOrderBy{FieldName: o.FieldName, Ascending: o.Ascending, DatasetName: o.DatasetName, DatasetDigest: o.DatasetDigest})
 	}
 	return t
 }
@@ -227,7 +274,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery
 	if err != nil {
 		return nil, err
 	}
-	if err := lq.filter(clauses); err != nil {
+	if err := lq.filter(clauses, q.Datasets); err != nil {
 		return nil, err
 	}
 	if err := lq.orderBy(q.OrderBy); err != nil {
