@@ -539,6 +539,22 @@ func (s *Store) modelExistsError(ctx context.Context, tx *sql.Tx, name string, t
 	return store.AlreadyExistsf("%s (name=%s) already exists.", entity(newPrompt), name)
 }
 
+// regWrite runs fn in a write transaction (see write) after the store's
+// write gate and the request's checks, which are evaluated by the caller
+// and returned in order: the first that failed, with nothing written.
+func (s *Store) regWrite(ctx context.Context, op string, checks []error, fn func(tx *sql.Tx) error) error {
+	if err := s.enterWrite(ctx); err != nil {
+		return err
+	}
+	defer s.leave()
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	return s.write(ctx, op, fn)
+}
+
 // GetRegisteredModel implements store.Registry.
 func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*store.RegisteredModel, error) {
 	if err := s.enter(ctx); err != nil {
@@ -560,15 +576,8 @@ func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*store.Reg
 // UpdateRegisteredModel implements store.Registry: it sets the description
 // and last_updated_time.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*store.RegisteredModel, error) {
-	if err := s.enterWrite(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
 	var out *store.RegisteredModel
-	err := s.write(ctx, "update registered model", func(tx *sql.Tx) error {
+	err := s.regWrite(ctx, "update registered model", []error{store.ValidateRegisteredModelName(name)}, func(tx *sql.Tx) error {
 		n, err := s.regExec(ctx, tx, "UPDATE registered_models SET description = ?, last_updated_time = ?", "name = ?",
 			description, s.now(), name)
 		if err != nil {
@@ -588,18 +597,9 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description str
 // UPDATE CASCADE foreign keys; the model and all its versions get
 // last_updated_time = now, as in MLflow.
 func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string) (*store.RegisteredModel, error) {
-	if err := s.enterWrite(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	if err := store.ValidateRegisteredModelName(newName); err != nil {
-		return nil, err
-	}
 	var out *store.RegisteredModel
-	err := s.write(ctx, "rename registered model", func(tx *sql.Tx) error {
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegisteredModelName(newName)}
+	err := s.regWrite(ctx, "rename registered model", checks, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -623,14 +623,7 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 // DeleteRegisteredModel implements store.Registry: the model and all rows
 // of its versions, version tags, tags and aliases are deleted.
 func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
-	if err := s.enterWrite(ctx); err != nil {
-		return err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	return s.write(ctx, "delete registered model", func(tx *sql.Tx) error {
+	return s.regWrite(ctx, "delete registered model", []error{store.ValidateRegisteredModelName(name)}, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -678,17 +671,8 @@ func (s *Store) setTagRow(ctx context.Context, tx *sql.Tx, table, cond string, k
 // SetRegisteredModelTag implements store.Registry (an upsert; no
 // timestamp changes, as in MLflow's SQL store).
 func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, tag store.Tag) error {
-	if err := s.enterWrite(ctx); err != nil {
-		return err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	if err := store.ValidateRegistryTag(tag); err != nil {
-		return err
-	}
-	return s.write(ctx, "set registered model tag", func(tx *sql.Tx) error {
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(tag)}
+	return s.regWrite(ctx, "set registered model tag", checks, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -699,17 +683,8 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, tag stor
 
 // DeleteRegisteredModelTag implements store.Registry.
 func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) error {
-	if err := s.enterWrite(ctx); err != nil {
-		return err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	if err := store.ValidateRegistryTag(store.Tag{Key: key}); err != nil {
-		return err
-	}
-	return s.write(ctx, "delete registered model tag", func(tx *sql.Tx) error {
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(store.Tag{Key: key})}
+	return s.regWrite(ctx, "delete registered model tag", checks, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -724,15 +699,8 @@ func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) 
 // largest number the model ever had plus one, taken under the database's
 // write lock.
 func (s *Store) CreateModelVersion(ctx context.Context, req store.CreateModelVersionRequest) (*store.ModelVersion, error) {
-	if err := s.enterWrite(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	if err := store.ValidateCreateModelVersion(req); err != nil {
-		return nil, err
-	}
 	var out *store.ModelVersion
-	err := s.write(ctx, "create model version", func(tx *sql.Tx) error {
+	err := s.regWrite(ctx, "create model version", []error{store.ValidateCreateModelVersion(req)}, func(tx *sql.Tx) error {
 		req := req
 		if err := s.resolveLoggedModelSource(ctx, tx, &req); err != nil {
 			return err
@@ -841,15 +809,8 @@ func (s *Store) GetModelVersionDownloadURI(ctx context.Context, name string, ver
 // UpdateModelVersion implements store.Registry: it sets the version's
 // description and last_updated_time (not the model's).
 func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int64, description string) (*store.ModelVersion, error) {
-	if err := s.enterWrite(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
 	var out *store.ModelVersion
-	err := s.write(ctx, "update model version", func(tx *sql.Tx) error {
+	err := s.regWrite(ctx, "update model version", []error{store.ValidateRegisteredModelName(name)}, func(tx *sql.Tx) error {
 		n, err := s.regExec(ctx, tx, "UPDATE model_versions SET description = ?, last_updated_time = ?",
 			"name = ? AND version = ? AND current_stage != ?", description, s.now(), name, version, store.StageDeletedInternal)
 		if err != nil {
@@ -868,14 +829,7 @@ func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int
 // the row stays (so its number is never reused) in stage Deleted_Internal
 // with its fields redacted; its aliases are deleted, its tags kept.
 func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int64) error {
-	if err := s.enterWrite(ctx); err != nil {
-		return err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	return s.write(ctx, "delete model version", func(tx *sql.Tx) error {
+	return s.regWrite(ctx, "delete model version", []error{store.ValidateRegisteredModelName(name)}, func(tx *sql.Tx) error {
 		if err := s.liveVersionExists(ctx, tx, name, version); err != nil {
 			return err
 		}
@@ -993,17 +947,8 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 // SetModelVersionTag implements store.Registry (an upsert; no timestamp
 // changes).
 func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int64, tag store.Tag) error {
-	if err := s.enterWrite(ctx); err != nil {
-		return err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	if err := store.ValidateRegistryTag(tag); err != nil {
-		return err
-	}
-	return s.write(ctx, "set model version tag", func(tx *sql.Tx) error {
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(tag)}
+	return s.regWrite(ctx, "set model version tag", checks, func(tx *sql.Tx) error {
 		if err := s.liveVersionExists(ctx, tx, name, version); err != nil {
 			return err
 		}
@@ -1014,17 +959,8 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int
 
 // DeleteModelVersionTag implements store.Registry.
 func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version int64, key string) error {
-	if err := s.enterWrite(ctx); err != nil {
-		return err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	if err := store.ValidateRegistryTag(store.Tag{Key: key}); err != nil {
-		return err
-	}
-	return s.write(ctx, "delete model version tag", func(tx *sql.Tx) error {
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(store.Tag{Key: key})}
+	return s.regWrite(ctx, "delete model version tag", checks, func(tx *sql.Tx) error {
 		if err := s.liveVersionExists(ctx, tx, name, version); err != nil {
 			return err
 		}
@@ -1038,20 +974,8 @@ func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version 
 // SetRegisteredModelAlias implements store.Registry (an upsert of the
 // alias row; no timestamp changes).
 func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string, version int64) error {
-	if err := s.enterWrite(ctx); err != nil {
-		return err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	if err := store.ValidateAlias(alias); err != nil {
-		return err
-	}
-	if err := store.ValidateAliasNotReserved(alias); err != nil {
-		return err
-	}
-	return s.write(ctx, "set registered model alias", func(tx *sql.Tx) error {
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias), store.ValidateAliasNotReserved(alias)}
+	return s.regWrite(ctx, "set registered model alias", checks, func(tx *sql.Tx) error {
 		if err := s.liveVersionExists(ctx, tx, name, version); err != nil {
 			return err
 		}
@@ -1065,17 +989,8 @@ func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string,
 
 // DeleteRegisteredModelAlias implements store.Registry.
 func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias string) error {
-	if err := s.enterWrite(ctx); err != nil {
-		return err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return err
-	}
-	if err := store.ValidateAlias(alias); err != nil {
-		return err
-	}
-	return s.write(ctx, "delete registered model alias", func(tx *sql.Tx) error {
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias)}
+	return s.regWrite(ctx, "delete registered model alias", checks, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
