@@ -1,7 +1,6 @@
 package fsstore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -239,28 +238,9 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*sto
 	if err := store.ValidateExperimentID(expID); err != nil {
 		return nil, err
 	}
-	tags := slices.Clone(req.Tags)
-	tagName := ""
-	for _, t := range tags {
-		if err := store.ValidateTag(t); err != nil {
-			return nil, err
-		}
-		if t.Key == runNameTagKey {
-			tagName = t.Value
-		}
-	}
-	if req.RunName != "" && tagName != "" && req.RunName != tagName {
-		return nil, store.Invalidf("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='%s', mlflow.runName='%s').", req.RunName, tagName)
-	}
-	name := cmp.Or(req.RunName, tagName)
-	if name == "" {
-		name = store.RandomRunName()
-	}
-	if err := store.ValidateRunName(name); err != nil {
+	name, tags, err := req.RunNameAndTags()
+	if err != nil {
 		return nil, err
-	}
-	if tagName == "" {
-		tags = append(tags, store.Tag{Key: runNameTagKey, Value: name})
 	}
 	expDir, trashed, err := s.findExperiment(expID)
 	if err != nil {

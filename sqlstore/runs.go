@@ -114,28 +114,9 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*sto
 	if err != nil {
 		return nil, err
 	}
-	tags := slices.Clone(req.Tags)
-	tagName := ""
-	for _, t := range tags {
-		if err := store.ValidateTag(t); err != nil {
-			return nil, err
-		}
-		if t.Key == runNameTag {
-			tagName = t.Value
-		}
-	}
-	if req.RunName != "" && tagName != "" && req.RunName != tagName {
-		return nil, store.Invalidf("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='%s', mlflow.runName='%s').", req.RunName, tagName)
-	}
-	name := cmp.Or(req.RunName, tagName)
-	if name == "" {
-		name = store.RandomRunName()
-	}
-	if err := store.ValidateRunName(name); err != nil {
+	name, tags, err := req.RunNameAndTags()
+	if err != nil {
 		return nil, err
-	}
-	if tagName == "" {
-		tags = append(tags, store.Tag{Key: runNameTag, Value: name})
 	}
 	tags = dedupeTags(tags)
 	start := req.StartTime
@@ -268,47 +249,35 @@ func (s *Store) loadRunData(ctx context.Context, tx *sql.Tx, runs []*store.Run) 
 	if err != nil {
 		return err
 	}
-	err = inChunks(ids, func(chunk []any) error {
-		rows, err := query("SELECT run_uuid, key, value FROM params WHERE run_uuid", chunk)
+	// params and tags: (run_uuid, key, value) rows.
+	for _, kv := range []struct {
+		table string
+		add   func(r *store.Run, key, value string)
+	}{
+		{"params", func(r *store.Run, k, v string) { r.Data.Params = append(r.Data.Params, store.Param{Key: k, Value: v}) }},
+		{"tags", func(r *store.Run, k, v string) { r.Data.Tags = append(r.Data.Tags, store.Tag{Key: k, Value: v}) }},
+	} {
+		err = inChunks(ids, func(chunk []any) error {
+			rows, err := query("SELECT run_uuid, key, value FROM "+kv.table+" WHERE run_uuid", chunk)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id, key string
+				var value sql.NullString
+				if err := rows.Scan(&id, &key, &value); err != nil {
+					return err
+				}
+				if r := byID[id]; r != nil {
+					kv.add(r, key, value.String)
+				}
+			}
+			return rows.Err()
+		})
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, key string
-			var value sql.NullString
-			if err := rows.Scan(&id, &key, &value); err != nil {
-				return err
-			}
-			if r := byID[id]; r != nil {
-				r.Data.Params = append(r.Data.Params, store.Param{Key: key, Value: value.String})
-			}
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return err
-	}
-	err = inChunks(ids, func(chunk []any) error {
-		rows, err := query("SELECT run_uuid, key, value FROM tags WHERE run_uuid", chunk)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, key string
-			var value sql.NullString
-			if err := rows.Scan(&id, &key, &value); err != nil {
-				return err
-			}
-			if r := byID[id]; r != nil {
-				r.Data.Tags = append(r.Data.Tags, store.Tag{Key: key, Value: value.String})
-			}
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return err
 	}
 	if err := s.loadInputs(ctx, tx, byID, ids); err != nil {
 		return err

@@ -1,6 +1,10 @@
 package store
 
-import "fmt"
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
 
 // Word lists for generated run names. mlrun keeps its own lists; the shape
 // of a name (adjective-noun-NNN, at most 20 characters) follows MLflow.
@@ -40,4 +44,40 @@ func RandomRunName() string {
 		}
 	}
 	return name[:maxRunNameGenLength]
+}
+
+// RunNameTag is the tag that holds a run's name.
+const RunNameTag = "mlflow.runName"
+
+// RunNameAndTags returns the name and tags a new run gets, as MLflow's
+// create_run decides them: the tags are validated; RunName and an
+// mlflow.runName tag must agree if both are given; the name is either of
+// them, else a random adjective-animal-NNN name, and must be a valid run
+// name; without the tag, one holding the name is appended. req.Tags is not
+// modified.
+func (req CreateRunRequest) RunNameAndTags() (string, []Tag, error) {
+	tags := slices.Clone(req.Tags)
+	tagName := ""
+	for _, t := range tags {
+		if err := ValidateTag(t); err != nil {
+			return "", nil, err
+		}
+		if t.Key == RunNameTag {
+			tagName = t.Value
+		}
+	}
+	if req.RunName != "" && tagName != "" && req.RunName != tagName {
+		return "", nil, Invalidf("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='%s', mlflow.runName='%s').", req.RunName, tagName)
+	}
+	name := cmp.Or(req.RunName, tagName)
+	if name == "" {
+		name = RandomRunName()
+	}
+	if err := ValidateRunName(name); err != nil {
+		return "", nil, err
+	}
+	if tagName == "" {
+		tags = append(tags, Tag{Key: RunNameTag, Value: name})
+	}
+	return name, tags, nil
 }
