@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -155,6 +156,9 @@ func (a *artifactFS) write(ctx context.Context, op, rel string, data io.Reader) 
 // syncDir fsyncs the directory dir, making a rename in it durable; file
 // systems that cannot fsync a directory are tolerated.
 func (a *artifactFS) syncDir(op, rel, dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil // Windows cannot fsync a directory
+	}
 	d, err := a.root.Open(sysPath(dir))
 	if err != nil {
 		return a.pathErr(op, rel, err)

@@ -114,6 +114,9 @@ func WithClock(now func() time.Time) Option {
 // Open opens the tracking store chosen by the options and environment (see
 // the package documentation) and returns a client for it.
 func Open(ctx context.Context, opts ...Option) (*Client, error) {
+	if ctx == nil {
+		return nil, store.Invalidf("mlrun: nil context.Context (use context.Background())")
+	}
 	cfg := config{now: time.Now}
 	for _, o := range opts {
 		if o == nil {
@@ -133,9 +136,6 @@ func Open(ctx context.Context, opts ...Option) (*Client, error) {
 		}
 		c.uri = cfg.uri
 		return c, nil
-	}
-	if ctx == nil {
-		return nil, store.Invalidf("mlrun: nil context.Context (use context.Background())")
 	}
 	uri := ResolveTrackingURI(cfg.uri)
 	s, err := openStore(ctx, uri, cfg)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -456,8 +455,12 @@ func (c *Client) loggedModelForRunPath(ctx context.Context, run *store.Run, path
 		return nil, nil
 	}
 	if p, err := artifactDir(run.Info.ArtifactURI); err == nil {
-		if _, err := os.Stat(filepath.Join(p, filepath.FromSlash(path), "MLmodel")); err == nil {
-			return nil, nil // a 2.x-layout model: register the run's files
+		if a, err := openArtifactFS(p, false); err == nil {
+			_, err := a.stat("register model", path+"/MLmodel")
+			a.Close()
+			if err == nil {
+				return nil, nil // a 2.x-layout model: register the run's files
+			}
 		}
 	}
 	page, err := lms.SearchLoggedModels(ctx, store.LoggedModelQuery{
