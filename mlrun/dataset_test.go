@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/mlrun-go/mlrun/compat"
-	"github.com/mlrun-go/mlrun/internal/fileuri"
 	"github.com/mlrun-go/mlrun/mlrun"
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -655,23 +654,6 @@ func csvQuoteAll(fields []string) []string {
 	return out
 }
 
-// runPy runs a Python script with MLflow's venv in a temporary directory,
-// stdin given, and returns its stdout.
-func runPy(t *testing.T, m *compat.MLflow, script string, stdin []byte, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := m.Command(ctx, "python", append([]string{"-c", script}, args...)...)
-	cmd.Dir = t.TempDir()
-	cmd.Stdin = bytes.NewReader(stdin)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("MLflow %s: %v\n%s", m.Version, err, stderr.String())
-	}
-	return out.Bytes()
-}
-
 // TestDatasetsMatchMLflow builds every dataset of the corpus in Go and in
 // MLflow (from_pandas, from_numpy, MetaDataset with the venv's pandas and
 // NumPy) and compares name, digest, source type, source, schema and
@@ -906,71 +888,51 @@ func TestMLflowReadsLoggedDatasets(t *testing.T) {
 	}
 	wantSource := map[string]string{"train": "CodeDatasetSource", "iris": "LocalArtifactDatasetSource",
 		"tensors": "S3ArtifactDatasetSource", "remote": "HTTPDatasetSource"}
-	for _, v := range compat.Versions() {
-		for _, backend := range []string{"file", "sqlite"} {
-			t.Run("mlflow-"+v+"/"+backend, func(t *testing.T) {
-				m := compat.Require(t, v)
-				ctx := context.Background()
-				root := t.TempDir()
-				uri, err := fileuri.FromPath(filepath.Join(root, "mlruns"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				var opts []mlrun.Option
-				if backend == "sqlite" {
-					uri = "sqlite:///" + filepath.Join(root, "mlflow.db")
-					opts = append(opts, mlrun.WithMLflowVersion(v))
-				}
-				c, err := mlrun.Open(ctx, append(opts, mlrun.WithTrackingURI(uri))...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				run, err := c.StartRun(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i, ds := range want {
-					if err := run.LogInput(ctx, ds, mlrun.WithInputContext([]string{"training", "eval"}[i%2])); err != nil {
-						t.Fatal(err)
-					}
-				}
-				run.End(ctx)
-				var got []struct {
-					Name, Digest, Schema, Profile, Source string
-					SourceType                            string `json:"source_type"`
-					SourceClass                           string `json:"source_class"`
-					SourceJSON                            string `json:"source_json"`
-					ParsedSchema                          string `json:"parsed_schema"`
-					Tags                                  map[string]string
-				}
-				if err := json.Unmarshal(runPy(t, m, datasetReadPy, nil, uri, run.ID()), &got); err != nil {
-					t.Fatal(err)
-				}
-				if len(got) != len(want) {
-					t.Fatalf("MLflow reads %d dataset inputs, want %d: %+v", len(got), len(want), got)
-				}
-				for _, g := range got {
-					i := slices.IndexFunc(want, func(d store.Dataset) bool { return d.Name == g.Name })
-					if i < 0 {
-						t.Errorf("MLflow reads an unknown dataset %+v", g)
-						continue
-					}
-					w := want[i]
-					if g.Digest != w.Digest || g.SourceType != w.SourceType || g.Source != w.Source || g.Schema != w.Schema || g.Profile != w.Profile {
-						t.Errorf("MLflow reads %+v\nwant %+v", g, w)
-					}
-					if g.SourceClass != wantSource[g.Name] || g.SourceJSON != w.Source {
-						t.Errorf("%s: get_source = %s %s, want %s %s", g.Name, g.SourceClass, g.SourceJSON, wantSource[g.Name], w.Source)
-					}
-					if (w.Schema == "") != (g.ParsedSchema == "") {
-						t.Errorf("%s: parsed schema %q", g.Name, g.ParsedSchema)
-					}
-					if g.Tags["mlflow.data.context"] != []string{"training", "eval"}[i%2] {
-						t.Errorf("%s: input tags %v", g.Name, g.Tags)
-					}
-				}
-			})
+	forEachMLflowStore(t, func(t *testing.T, m *compat.MLflow, c *mlrun.Client, uri string) {
+		ctx := context.Background()
+		run, err := c.StartRun(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		for i, ds := range want {
+			if err := run.LogInput(ctx, ds, mlrun.WithInputContext([]string{"training", "eval"}[i%2])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run.End(ctx)
+		var got []struct {
+			Name, Digest, Schema, Profile, Source string
+			SourceType                            string `json:"source_type"`
+			SourceClass                           string `json:"source_class"`
+			SourceJSON                            string `json:"source_json"`
+			ParsedSchema                          string `json:"parsed_schema"`
+			Tags                                  map[string]string
+		}
+		if err := json.Unmarshal(runPy(t, m, datasetReadPy, nil, uri, run.ID()), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("MLflow reads %d dataset inputs, want %d: %+v", len(got), len(want), got)
+		}
+		for _, g := range got {
+			i := slices.IndexFunc(want, func(d store.Dataset) bool { return d.Name == g.Name })
+			if i < 0 {
+				t.Errorf("MLflow reads an unknown dataset %+v", g)
+				continue
+			}
+			w := want[i]
+			if g.Digest != w.Digest || g.SourceType != w.SourceType || g.Source != w.Source || g.Schema != w.Schema || g.Profile != w.Profile {
+				t.Errorf("MLflow reads %+v\nwant %+v", g, w)
+			}
+			if g.SourceClass != wantSource[g.Name] || g.SourceJSON != w.Source {
+				t.Errorf("%s: get_source = %s %s, want %s %s", g.Name, g.SourceClass, g.SourceJSON, wantSource[g.Name], w.Source)
+			}
+			if (w.Schema == "") != (g.ParsedSchema == "") {
+				t.Errorf("%s: parsed schema %q", g.Name, g.ParsedSchema)
+			}
+			if g.Tags["mlflow.data.context"] != []string{"training", "eval"}[i%2] {
+				t.Errorf("%s: input tags %v", g.Name, g.Tags)
+			}
+		}
+	})
 }
