@@ -6,6 +6,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/mlrun-go/mlrun/mlrun"
 )
@@ -85,4 +86,41 @@ func ExampleDatasetFromCSV() {
 	// Output:
 	// train local mlflow.data.context training
 	// {"mlflow_colspec": [{"type": "long", "name": "x", "required": true}, {"type": "double", "name": "y", "required": false}]}
+}
+
+func ExampleWithSystemMetrics() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "mlrun-example")
+	defer os.RemoveAll(dir)
+	c, err := mlrun.Open(ctx, mlrun.WithTrackingURI(filepath.Join(dir, "mlruns")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	// As mlflow.start_run(log_system_metrics=True), sampling every 50 ms
+	// instead of MLflow's 10 s (or MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL).
+	run, err := c.StartRun(ctx, mlrun.WithSystemMetrics(mlrun.SystemMetricsInterval(50*time.Millisecond)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if h, _ := c.GetMetricHistory(ctx, run.ID(), "system/cpu_utilization_percentage"); len(h) > 0 {
+			break
+		}
+	}
+	run.End(ctx) // stops the monitor
+
+	r, _ := c.GetRun(ctx, run.ID())
+	for _, m := range r.Data.Metrics {
+		fmt.Println(m.Key, m.Step)
+	}
+	// Output:
+	// system/cpu_utilization_percentage 0
+	// system/disk_available_megabytes 0
+	// system/disk_usage_megabytes 0
+	// system/disk_usage_percentage 0
+	// system/network_receive_megabytes 0
+	// system/network_transmit_megabytes 0
+	// system/system_memory_usage_megabytes 0
+	// system/system_memory_usage_percentage 0
 }

@@ -14,13 +14,15 @@ import (
 
 // forEachMLflowStore runs f, as a subtest per MLflow version and backend,
 // on a client of a fresh file store and of a fresh SQLite store (in that
-// version's schema), with the store's tracking URI for MLflow to read.
+// version's schema), with the store's tracking URI for MLflow to read, in
+// a temporary working directory.
 func forEachMLflowStore(t *testing.T, f func(t *testing.T, m *compat.MLflow, c *mlrun.Client, uri string)) {
 	for _, v := range compat.Versions() {
 		for _, backend := range []string{"file", "sqlite"} {
 			t.Run("mlflow-"+v+"/"+backend, func(t *testing.T) {
 				m := compat.Require(t, v)
 				root := t.TempDir()
+				t.Chdir(root) // an SQLite store's default artifact root is ./mlruns
 				uri, err := fileuri.FromPath(filepath.Join(root, "mlruns"))
 				if err != nil {
 					t.Fatal(err)

@@ -220,11 +220,14 @@ func (m *systemMonitor) stop() {
 // sampler adds one sample of every monitor to an aggregator.
 type sampler func(ctx context.Context, agg *systemAggregator)
 
+// start starts monitoring. Cancelling the monitor ends its waits; its
+// store calls run to completion (s.ctx is never cancelled), so a batch is
+// never cut short by stop.
 func (s *systemMetricsSetup) start(c *Client, runID string, newSampler func(context.Context) sampler) *systemMonitor {
 	ctx, cancel := context.WithCancel(s.ctx)
 	m := &systemMonitor{cancel: cancel, done: make(chan struct{})}
 	step := int64(0)
-	if r, err := c.store.GetRun(ctx, runID); err == nil {
+	if r, err := c.store.GetRun(s.ctx, runID); err == nil {
 		for _, x := range r.Data.Metrics {
 			if strings.HasPrefix(x.Key, SystemMetricsPrefix) && x.Step >= step {
 				step = x.Step + 1
@@ -235,7 +238,7 @@ func (s *systemMetricsSetup) start(c *Client, runID string, newSampler func(cont
 	go func() {
 		defer close(m.done)
 		bl := &batchLogger{c: c, runID: runID}
-		defer bl.flush(context.WithoutCancel(ctx))
+		defer bl.flush(s.ctx)
 		var agg systemAggregator
 		timer := time.NewTimer(s.interval)
 		defer timer.Stop()
@@ -249,12 +252,12 @@ func (s *systemMetricsSetup) start(c *Client, runID string, newSampler func(cont
 				case <-timer.C:
 				}
 				// Stop once the run is over, as MLflow's monitor does.
-				r, err := c.store.GetRun(ctx, runID)
+				r, err := c.store.GetRun(s.ctx, runID)
 				if err != nil || r.Info.Status != store.StatusRunning {
 					return
 				}
 			}
-			if err := bl.record(ctx, agg.metrics(s.prefix), step); err != nil {
+			if err := bl.record(s.ctx, agg.metrics(s.prefix), step); err != nil {
 				return
 			}
 			step++

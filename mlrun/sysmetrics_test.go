@@ -100,6 +100,33 @@ func TestWithSystemMetrics(t *testing.T) {
 	}
 }
 
+// TestEndWaitsForSystemMetrics ends runs the moment their first system
+// metric point appears, while the monitor is writing its first batch
+// (creating the metric files): End must let that batch finish, so every
+// metric has the same last step.
+func TestEndWaitsForSystemMetrics(t *testing.T) {
+	ctx := context.Background()
+	c, _ := openTemp(t)
+	for range 3 {
+		run, err := c.StartRun(ctx, mlrun.WithSystemMetrics(mlrun.SystemMetricsInterval(time.Millisecond)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		systemHistory(t, c, run.ID(), "system/", 1)
+		run.End(ctx)
+		r, _ := c.GetRun(ctx, run.ID())
+		var latest []store.Metric
+		for _, m := range r.Data.Metrics {
+			if strings.HasPrefix(m.Key, "system/") {
+				latest = append(latest, m)
+			}
+		}
+		if len(latest) != len(systemMetricNames) || slices.ContainsFunc(latest, func(m store.Metric) bool { return m.Step != latest[0].Step }) {
+			t.Errorf("latest system metrics after End: %+v", latest)
+		}
+	}
+}
+
 func TestSystemMetricsEnvironment(t *testing.T) {
 	ctx := context.Background()
 	c, _ := openTemp(t)
