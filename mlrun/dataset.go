@@ -3,7 +3,6 @@ package mlrun
 import (
 	"encoding/json"
 	"maps"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,8 +55,8 @@ func WithDatasetDigest(digest string) DatasetOption {
 // WithDatasetSource sets where the data came from: a local path or file:
 // URI (source type "local"), an http(s) URL ("http"), or an s3, r2, b2, gs,
 // wasbs, abfss, ftp, sftp, hdfs or viewfs URI (that scheme), resolved as
-// mlflow.data's source registry resolves the source argument of from_pandas
-// and from_numpy. The text is kept as given. Without it, a dataset built from
+// MLflow 3.17.2's mlflow.data source registry resolves the source argument
+// of from_pandas and from_numpy (MLflow 2.22.5 does not know b2). The text is kept as given. Without it, a dataset built from
 // memory gets MLflow's code source (the mlflow.user, mlflow.source.* tags a
 // run gets), one built from a file gets the file's path.
 func WithDatasetSource(source string) DatasetOption {
@@ -187,7 +186,7 @@ func (c *datasetConfig) checkNotTable() error {
 // artifactSourceSchemes are the URI schemes MLflow 3.17.2 registers an
 // <Name>ArtifactDatasetSource for (one per artifact repository, minus
 // http(s), runs, models, mlflow-artifacts and dbfs); the scheme is the
-// source type.
+// source type. (MLflow 2.22.5 has no b2.)
 var artifactSourceSchemes = []string{"s3", "r2", "b2", "gs", "wasbs", "ftp", "sftp", "hdfs", "viewfs", "abfss"}
 
 // resolveDatasetSource is mlflow.data.dataset_source_registry's
@@ -211,8 +210,8 @@ func resolveDatasetSource(raw string) (typ, js string, err error) {
 }
 
 // urlSchemeHost returns the scheme (lower case) and host name (lower case,
-// without user info or port) of raw as Python's urllib.parse.urlparse sees
-// them.
+// without user info or port, not unescaped) of raw as Python's
+// urllib.parse.urlparse sees them.
 func urlSchemeHost(raw string) (scheme, host string) {
 	i := strings.IndexByte(raw, ':')
 	if i <= 0 {
@@ -238,9 +237,6 @@ func urlSchemeHost(raw string) (scheme, host string) {
 			}
 		} else if j := strings.IndexByte(netloc, ':'); j >= 0 {
 			netloc = netloc[:j]
-		}
-		if h, err := url.PathUnescape(netloc); err == nil {
-			netloc = h
 		}
 		host = strings.ToLower(netloc)
 	}

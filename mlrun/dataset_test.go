@@ -627,7 +627,10 @@ func datasetCases(t *testing.T, dir string) []*dsCase {
 		add(c)
 	}
 	// Sources alone (MetaDataset).
-	for i, src := range append(dsSources, "relative/model.bin", "/abs/dir with space/✓") {
+	for i, src := range append(dsSources, "relative/model.bin", "/abs/dir with space/✓", "file://host/x", "HTTPS://Example.com/x",
+		"S3://b/k", "mlflow-artifacts:/x", "runs:/abc/m", "models:/m/1", "dbfs:/x", "C:/x", "x:y", "/tmp/a:b", "file:relative",
+		"file://127.0.0.1:5000/x", "file://user@LOCALHOST/x", "file://%6cocalhost/x", "ftp://h/x", "sftp://h/x", "viewfs://h/x",
+		"wasbs://c@a.blob.core.windows.net/p", "r2://b/k", "b2://b/k", "9p://x", "a+b.c-d://x") {
 		c := &dsCase{Kind: "meta", Source: src}
 		if i%2 == 1 {
 			c.Name = "meta"
@@ -674,7 +677,7 @@ func TestDatasetsMatchMLflow(t *testing.T) {
 				t.Fatal(err)
 			}
 			pandas2 := strings.HasPrefix(v, "2.")
-			var matched, digestsSkipped, mlflowFails int
+			var matched, digestsSkipped, mlflowFails, bothRefuse int
 			for _, c := range cases {
 				want := py[c.ID]
 				got, err := c.build()
@@ -686,8 +689,15 @@ func TestDatasetsMatchMLflow(t *testing.T) {
 						mlflowFails++
 						continue
 					}
+					// mlrun resolves sources as MLflow 3.17.2; 2.22.5 has no b2.
+					if pandas2 && err == nil && got.SourceType == "b2" && strings.Contains(msg, "Could not find a source information resolver") {
+						mlflowFails++
+						continue
+					}
 					if err == nil {
 						t.Errorf("case %s (%s): MLflow fails (%s), Go built %+v", c.ID, c.Kind, msg, got)
+					} else {
+						bothRefuse++
 					}
 					continue
 				}
@@ -721,7 +731,7 @@ func TestDatasetsMatchMLflow(t *testing.T) {
 					matched++
 				}
 			}
-			t.Logf("MLflow %s: %d of %d datasets equal in every compared field; %d pandas-2 digests (data with -0.0, CSV floats) not compared; %d empty tables MLflow fails on", v, matched, len(cases), digestsSkipped, mlflowFails)
+			t.Logf("MLflow %s: %d of %d datasets equal in every compared field; %d pandas-2 digests (data with -0.0, CSV floats) not compared; %d datasets MLflow fails on (empty str columns under pandas 3, b2 sources in MLflow 2); %d sources both refuse", v, matched, len(cases), digestsSkipped, mlflowFails, bothRefuse)
 		})
 	}
 }

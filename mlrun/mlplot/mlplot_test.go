@@ -7,7 +7,9 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mlrun-go/mlrun/internal/fileuri"
@@ -162,5 +164,20 @@ func TestMetricHistory(t *testing.T) {
 	run.LogMetric(ctx, "nan", math.NaN())
 	if err := mlplot.LogMetricHistory(ctx, c, run, "nan.png", []string{"nan"}); err != nil {
 		t.Errorf("all-NaN metric: %v", err)
+	}
+}
+
+// TestCoreHasNoGonum keeps gonum/plot out of package mlrun's dependencies:
+// only programs importing mlplot pull it in.
+func TestCoreHasNoGonum(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/mlrun-go/mlrun/mlrun").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "github.com/mlrun-go/mlrun/store") {
+		t.Fatalf("go list printed no dependencies:\n%s", out)
+	}
+	if strings.Contains(string(out), "gonum.org/") {
+		t.Errorf("package mlrun depends on gonum:\n%s", out)
 	}
 }
