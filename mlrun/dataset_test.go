@@ -3,7 +3,6 @@ package mlrun_test
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -832,117 +830,4 @@ func TestDatasetErrors(t *testing.T) {
 	if err1 != nil || err2 != nil || withT.Digest != "custom" || withT.Schema != plain.Schema || withT.Profile != plain.Profile {
 		t.Errorf("targets/digest options: %+v %v / %+v %v", plain, err1, withT, err2)
 	}
-}
-
-// datasetReadPy prints, for each run id given, the dataset inputs real
-// MLflow reads: the entity's fields and input tags, the DatasetSource
-// mlflow.data.get_source resolves (class and to_json), and the schema
-// parsed back by mlflow.types.Schema / TensorDatasetSchema.
-const datasetReadPy = `
-import sys, json, warnings, logging
-warnings.filterwarnings("ignore")
-logging.disable(logging.WARNING)
-import mlflow
-from mlflow.types import Schema
-from mlflow.data.schema import TensorDatasetSchema
-c = mlflow.MlflowClient(sys.argv[1])
-out = []
-for di in c.get_run(sys.argv[2]).inputs.dataset_inputs:
-    d = di.dataset
-    src = mlflow.data.get_source(di)
-    schema = ""
-    if d.schema:
-        s = json.loads(d.schema)
-        if "mlflow_colspec" in s:
-            schema = repr(Schema.from_json(json.dumps(s["mlflow_colspec"])).input_names())
-        else:
-            schema = repr(TensorDatasetSchema.from_dict(s).features.input_types())
-    out.append({"name": d.name, "digest": d.digest, "source_type": d.source_type, "source": d.source,
-                "schema": d.schema or "", "profile": d.profile or "",
-                "tags": {t.key: t.value for t in di.tags},
-                "source_class": type(src).__name__, "source_json": src.to_json(), "parsed_schema": schema})
-print(json.dumps(out))
-`
-
-// TestMLflowReadsLoggedDatasets logs datasets of every constructor with
-// Run.LogInput into a file store and an SQLite store, and checks real
-// MLflow reads them back field for field, resolves their sources with
-// mlflow.data.get_source and parses their schemas.
-func TestMLflowReadsLoggedDatasets(t *testing.T) {
-	dir := t.TempDir()
-	csvPath := filepath.Join(dir, "iris.csv")
-	os.WriteFile(csvPath, []byte("sepal,species\n5.1,setosa\n4.9,setosa\n"), 0o644)
-	build := []func() (store.Dataset, error){
-		func() (store.Dataset, error) {
-			return mlrun.DatasetFromRows([]string{"x", "label"}, [][]any{{1.5, "a"}, {2.5, "b"}}, mlrun.WithDatasetName("train"))
-		},
-		func() (store.Dataset, error) {
-			return mlrun.DatasetFromCSV(csvPath, mlrun.WithDatasetName("iris"), mlrun.WithTargetColumn("species"))
-		},
-		func() (store.Dataset, error) {
-			return mlrun.DatasetFromTensors([]mlrun.Tensor{{Shape: []int{2, 2}, Data: []float32{1, 2, 3, 4}}},
-				mlrun.WithTargetTensors(mlrun.Tensor{Shape: []int{2}, Data: []int64{0, 1}}),
-				mlrun.WithDatasetSource("s3://bucket/x.npy"), mlrun.WithDatasetName("tensors"))
-		},
-		func() (store.Dataset, error) {
-			return mlrun.DatasetFromSource("https://example.com/data.tar.gz", mlrun.WithDatasetName("remote"))
-		},
-	}
-	var want []store.Dataset
-	for _, b := range build {
-		ds, err := b()
-		if err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, ds)
-	}
-	wantSource := map[string]string{"train": "CodeDatasetSource", "iris": "LocalArtifactDatasetSource",
-		"tensors": "S3ArtifactDatasetSource", "remote": "HTTPDatasetSource"}
-	forEachMLflowStore(t, func(t *testing.T, m *compat.MLflow, c *mlrun.Client, uri string) {
-		ctx := context.Background()
-		run, err := c.StartRun(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, ds := range want {
-			if err := run.LogInput(ctx, ds, mlrun.WithInputContext([]string{"training", "eval"}[i%2])); err != nil {
-				t.Fatal(err)
-			}
-		}
-		run.End(ctx)
-		var got []struct {
-			Name, Digest, Schema, Profile, Source string
-			SourceType                            string `json:"source_type"`
-			SourceClass                           string `json:"source_class"`
-			SourceJSON                            string `json:"source_json"`
-			ParsedSchema                          string `json:"parsed_schema"`
-			Tags                                  map[string]string
-		}
-		if err := json.Unmarshal(runPy(t, m, datasetReadPy, nil, uri, run.ID()), &got); err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("MLflow reads %d dataset inputs, want %d: %+v", len(got), len(want), got)
-		}
-		for _, g := range got {
-			i := slices.IndexFunc(want, func(d store.Dataset) bool { return d.Name == g.Name })
-			if i < 0 {
-				t.Errorf("MLflow reads an unknown dataset %+v", g)
-				continue
-			}
-			w := want[i]
-			if g.Digest != w.Digest || g.SourceType != w.SourceType || g.Source != w.Source || g.Schema != w.Schema || g.Profile != w.Profile {
-				t.Errorf("MLflow reads %+v\nwant %+v", g, w)
-			}
-			if g.SourceClass != wantSource[g.Name] || g.SourceJSON != w.Source {
-				t.Errorf("%s: get_source = %s %s, want %s %s", g.Name, g.SourceClass, g.SourceJSON, wantSource[g.Name], w.Source)
-			}
-			if (w.Schema == "") != (g.ParsedSchema == "") {
-				t.Errorf("%s: parsed schema %q", g.Name, g.ParsedSchema)
-			}
-			if g.Tags["mlflow.data.context"] != []string{"training", "eval"}[i%2] {
-				t.Errorf("%s: input tags %v", g.Name, g.Tags)
-			}
-		}
-	})
 }

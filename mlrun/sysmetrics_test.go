@@ -2,7 +2,6 @@ package mlrun_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"runtime"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlrun-go/mlrun/compat"
 	"github.com/mlrun-go/mlrun/mlrun"
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -192,55 +190,6 @@ func TestSystemMetricsEnvironment(t *testing.T) {
 			t.Errorf("bad option: %v", err)
 		}
 	}
-}
-
-// systemReadPy prints the system/ metrics real MLflow reads of a run: the
-// latest values' keys and each key's history as (step, value, timestamp).
-const systemReadPy = `
-import sys, json, warnings, logging
-warnings.filterwarnings("ignore")
-logging.disable(logging.WARNING)
-import mlflow
-c = mlflow.MlflowClient(sys.argv[1])
-run = c.get_run(sys.argv[2])
-keys = sorted(k for k in run.data.metrics if k.startswith("system/"))
-print(json.dumps({k: [[m.step, m.value, m.timestamp] for m in c.get_metric_history(sys.argv[2], k)] for k in keys}))
-`
-
-// TestMLflowReadsSystemMetrics checks real MLflow reads the system metrics
-// a monitored run logged, in a file store and an SQLite store: the same
-// keys (MLflow's names) and the same points.
-func TestMLflowReadsSystemMetrics(t *testing.T) {
-	forEachMLflowStore(t, func(t *testing.T, m *compat.MLflow, c *mlrun.Client, uri string) {
-		ctx := context.Background()
-		run, err := c.StartRun(ctx, mlrun.WithSystemMetrics(mlrun.SystemMetricsInterval(10*time.Millisecond)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		systemHistory(t, c, run.ID(), "system/", 3)
-		run.End(ctx)
-		hist := systemHistory(t, c, run.ID(), "system/", 3)
-		checkSystemHistory(t, hist)
-		var py map[string][][3]float64
-		if err := json.Unmarshal(runPy(t, m, systemReadPy, nil, uri, run.ID()), &py); err != nil {
-			t.Fatal(err)
-		}
-		if len(py) != len(systemMetricNames) {
-			t.Errorf("MLflow reads system metrics %v, want %v", mapKeys(py), systemMetricNames)
-		}
-		for _, name := range systemMetricNames {
-			got, want := py["system/"+name], hist[name]
-			if len(got) != len(want) {
-				t.Errorf("%s: MLflow reads %d points, mlrun logged %d", name, len(got), len(want))
-				continue
-			}
-			for i := range got {
-				if int64(got[i][0]) != want[i].Step || got[i][1] != want[i].Value || int64(got[i][2]) != want[i].Timestamp {
-					t.Errorf("%s point %d: MLflow reads %v, mlrun logged %+v", name, i, got[i], want[i])
-				}
-			}
-		}
-	})
 }
 
 func mapKeys[V any](m map[string]V) []string {
