@@ -159,7 +159,7 @@ func resolveSystemMetrics(ctx context.Context, c *systemMetricsConfig) (*systemM
 	s := &systemMetricsSetup{ctx: context.WithoutCancel(ctx), interval: c.interval, samples: c.samples, prefix: SystemMetricsPrefix}
 	if v, ok := os.LookupEnv(EnvSystemMetricsInterval); ok && s.interval == 0 {
 		f, err := pyfloat.Parse(v)
-		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		if err != nil || !(f >= 0 && f <= 1e9) { // NaN, ±Inf, negative or beyond ~31 years
 			return nil, store.Invalidf("Failed to convert %s for %s: not a number of seconds >= 0", pystr.Repr(v), EnvSystemMetricsInterval)
 		}
 		s.interval = time.Duration(f * float64(time.Second))

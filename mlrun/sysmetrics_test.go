@@ -166,12 +166,14 @@ func TestSystemMetricsEnvironment(t *testing.T) {
 	// Invalid settings fail StartRun before it creates anything.
 	page, _ := c.SearchRuns(ctx, store.RunQuery{ExperimentIDs: []string{"0"}})
 	runs := len(page.Runs)
-	for env, v := range map[string]string{
-		mlrun.EnvEnableSystemMetrics:         "yes",
-		mlrun.EnvSystemMetricsInterval:       "ten",
-		mlrun.EnvSystemMetricsSamplesLogging: "1.5",
+	for _, bad := range [][2]string{
+		{mlrun.EnvEnableSystemMetrics, "yes"},
+		{mlrun.EnvSystemMetricsInterval, "ten"},
+		{mlrun.EnvSystemMetricsInterval, "1e300"},
+		{mlrun.EnvSystemMetricsSamplesLogging, "1.5"},
 	} {
-		t.Run(env, func(t *testing.T) {
+		env, v := bad[0], bad[1]
+		t.Run(env+"="+v, func(t *testing.T) {
 			t.Setenv(env, v)
 			if _, err := c.StartRun(ctx); !errors.Is(err, store.ErrInvalidParameter) {
 				t.Errorf("%s=%s: StartRun error %v, want ErrInvalidParameter", env, v, err)
