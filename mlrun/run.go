@@ -25,6 +25,7 @@ type Run struct {
 
 	mu    sync.Mutex // guards ended
 	ended bool
+	sys   *systemMonitor // system metrics (sysmetrics.go), or nil; stopped by End
 }
 
 // RunOption configures [Client.StartRun].
@@ -38,6 +39,7 @@ type runConfig struct {
 	description    *string
 	parentID       string
 	startTime      time.Time
+	systemMetrics  *systemMetricsConfig // WithSystemMetrics (sysmetrics.go); nil: the environment decides
 }
 
 // WithRunName names the run; without it MLflow's adjective-noun-NNN name is
@@ -148,6 +150,10 @@ func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) 
 			return nil, err
 		}
 	}
+	sys, err := resolveSystemMetrics(ctx, cfg.systemMetrics)
+	if err != nil {
+		return nil, err
+	}
 	tags := maps.Clone(cfg.tags)
 	if tags == nil {
 		tags = map[string]string{}
@@ -167,7 +173,7 @@ func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) 
 		}
 		resumeFromEnv.Unlock()
 		if id != "" {
-			return c.resume(ctx, id, cfg.name, tags)
+			return sys.attach(c.resume(ctx, id, cfg.name, tags))
 		}
 	}
 
@@ -216,13 +222,17 @@ func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) 
 	if err != nil {
 		return nil, err
 	}
-	return c.handle(&r.Info), nil
+	return sys.attach(c.handle(&r.Info), nil)
 }
 
 // ResumeRun reopens an existing run: its status goes back to RUNNING, as
 // with mlflow.start_run(run_id=...).
 func (c *Client) ResumeRun(ctx context.Context, runID string) (*Run, error) {
-	return c.resume(ctx, runID, "", nil)
+	sys, err := resolveSystemMetrics(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return sys.attach(c.resume(ctx, runID, "", nil))
 }
 
 func (c *Client) resume(ctx context.Context, runID, name string, tags map[string]string) (*Run, error) {
@@ -484,6 +494,7 @@ func (r *Run) end(ctx context.Context, status store.RunStatus) error {
 	if r.ended {
 		return nil
 	}
+	r.sys.stop()
 	end := r.c.nowMillis()
 	if _, err := r.c.store.UpdateRun(ctx, r.id, store.RunUpdate{Status: status, EndTime: &end}); err != nil {
 		return err
