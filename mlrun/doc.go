@@ -65,6 +65,23 @@
 // sqlite:///mlflow.db. A file: URI or a plain path selects the mlruns file
 // store; a sqlite: URI selects the SQLite store.
 //
+// # Datasets
+//
+// [DatasetFromRows], [DatasetFromColumns], [DatasetFromTensors],
+// [DatasetFromCSV], [DatasetFromFile] and [DatasetFromSource] build the
+// dataset mlflow.data's from_pandas, from_numpy and MetaDataset build from
+// the same data (name, digest, source, schema, profile), for
+// [Run.LogInput].
+//
+// # System metrics
+//
+// [WithSystemMetrics] (or MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING=true) logs
+// the machine's CPU, memory, disk and network use while the run runs, as
+// MLflow's SystemMetricsMonitor: system/cpu_utilization_percentage and the
+// rest, every 10 s by default, until [Run.End].
+//
+// Figures are logged by the subpackage mlplot (gonum/plot).
+//
 // # Environment
 //
 //	MLFLOW_TRACKING_URI     the store to open
@@ -72,6 +89,10 @@
 //	MLFLOW_EXPERIMENT_ID    experiment for new runs
 //	MLFLOW_RUN_ID           StartRun resumes this run (once per process)
 //	MLFLOW_TRACKING_USERNAME  the mlflow.user tag, else the OS user
+//	MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING          true or 1: runs log system metrics
+//	MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL       seconds between samples (10)
+//	MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING  samples averaged per step (1)
+//	MLFLOW_SYSTEM_METRICS_NODE_ID                 system metrics are system/<id>/...
 //	_MLFLOW_SERVER_ARTIFACT_ROOT  default artifact root of a SQLite store
 //	                        (as MLflow 3; see WithArtifactRoot)
 //

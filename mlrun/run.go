@@ -29,7 +29,8 @@ type Run struct {
 
 	mu    sync.Mutex // guards ended and err
 	ended bool
-	err   error // the first error of a logging method (sticky)
+	err   error          // the first error of a logging method (sticky)
+	sys   *systemMonitor // system metrics (sysmetrics.go), or nil; stopped by End
 }
 
 // RunOption configures [Client.StartRun].
@@ -43,6 +44,7 @@ type runConfig struct {
 	description    *string
 	parentID       string
 	startTime      time.Time
+	systemMetrics  *systemMetricsConfig // WithSystemMetrics (sysmetrics.go); nil: the environment decides
 }
 
 // WithRunName names the run; without it MLflow's adjective-noun-NNN name is
@@ -159,6 +161,10 @@ func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) 
 			return nil, err
 		}
 	}
+	sys, err := resolveSystemMetrics(ctx, cfg.systemMetrics)
+	if err != nil {
+		return nil, err
+	}
 	tags := maps.Clone(cfg.tags)
 	if tags == nil {
 		tags = map[string]string{}
@@ -178,7 +184,7 @@ func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) 
 		}
 		resumeFromEnv.Unlock()
 		if id != "" {
-			return c.resume(ctx, id, cfg.name, tags)
+			return sys.attach(c.resume(ctx, id, cfg.name, tags))
 		}
 	}
 
@@ -227,7 +233,7 @@ func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) 
 	if err != nil {
 		return nil, err
 	}
-	return c.handle(&r.Info), nil
+	return sys.attach(c.handle(&r.Info), nil)
 }
 
 // ResumeRun reopens an existing run: its status goes back to RUNNING, as
@@ -240,7 +246,11 @@ func (c *Client) ResumeRun(ctx context.Context, runID string) (*Run, error) {
 	if err := c.ready(ctx); err != nil {
 		return nil, err
 	}
-	return c.resume(ctx, runID, "", nil)
+	sys, err := resolveSystemMetrics(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return sys.attach(c.resume(ctx, runID, "", nil))
 }
 
 func (c *Client) resume(ctx context.Context, runID, name string, tags map[string]string) (*Run, error) {
@@ -555,6 +565,7 @@ func (r *Run) end(ctx context.Context, status store.RunStatus) (ended bool, err 
 	if r.ended {
 		return false, nil
 	}
+	r.sys.stop()
 	end := r.c.nowMillis()
 	if _, err := r.c.store.UpdateRun(ctx, r.id, store.RunUpdate{Status: status, EndTime: &end}); err != nil {
 		return true, err
