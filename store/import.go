@@ -537,9 +537,9 @@ func DiffRegisteredModel(have, want *RegisteredModel) string {
 // aliases included.
 func DiffModelVersion(have, want *ModelVersion) string {
 	type fields struct {
-		created, updated                                int64
-		desc, user, stage, source, run, link, status    string
-		statusMsg, storage, model                       string
+		created, updated                             int64
+		desc, user, stage, source, run, link, status string
+		statusMsg, storage, model                    string
 	}
 	f := func(v *ModelVersion) fields {
 		return fields{v.CreationTimestamp, v.LastUpdatedTimestamp, v.Description, v.UserID, v.CurrentStage, v.Source,
