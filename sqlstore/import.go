@@ -351,12 +351,16 @@ func (s *Store) ImportLoggedModel(ctx context.Context, m *store.LoggedModel, opt
 	if err := store.ValidateImportLoggedModel(m); err != nil {
 		return store.ImportResult{}, err
 	}
-	expID, err := parseExperimentID(m.ExperimentID)
-	if err != nil {
-		return store.ImportResult{}, err
+	var expID int64
+	if m.ExperimentID != "" || !opts.DryRun {
+		n, err := parseExperimentID(m.ExperimentID)
+		if err != nil {
+			return store.ImportResult{}, err
+		}
+		expID = n
 	}
 	res := store.ImportResult{ID: m.ModelID}
-	err = s.importTx(ctx, "import logged model", opts, func(tx *sql.Tx) error {
+	err := s.importTx(ctx, "import logged model", opts, func(tx *sql.Tx) error {
 		res.Created = false
 		var stage sql.NullString
 		var location string
@@ -381,6 +385,9 @@ func (s *Store) ImportLoggedModel(ctx context.Context, m *store.LoggedModel, opt
 			return err
 		}
 		res.Created = true
+		if opts.DryRun {
+			return nil
+		}
 		for _, run := range slices.Compact(slices.Sorted(func(yield func(string) bool) {
 			for _, x := range m.Metrics {
 				if !yield(x.RunID) {
@@ -391,9 +398,6 @@ func (s *Store) ImportLoggedModel(ctx context.Context, m *store.LoggedModel, opt
 			if _, err := s.runState(ctx, tx, run); err != nil {
 				return fmt.Errorf("logged model %s has metrics of run %s, which is not in the destination: %w", m.ModelID, run, err)
 			}
-		}
-		if opts.DryRun {
-			return nil
 		}
 		exp, ok, err := s.getExperiment(ctx, tx, expID)
 		if err != nil {

@@ -55,8 +55,11 @@ type Importer interface {
 
 	// ImportLoggedModel writes an MLflow 3 logged model with its tags,
 	// params and metric points (m.Metrics: every point to write), into
-	// experiment m.ExperimentID of this store. m.ArtifactLocation is
-	// ignored. A store without logged models fails with ErrInvalidState.
+	// experiment m.ExperimentID of this store ("" in a dry run for an
+	// experiment still to be created). m.ArtifactLocation is ignored. The
+	// runs the points name must be in this store (a dry run does not check
+	// them: they may still be to import). A store without logged models
+	// fails with ErrInvalidState.
 	ImportLoggedModel(ctx context.Context, m *LoggedModel, opts ImportOptions) (ImportResult, error)
 
 	// ImportRegisteredModel writes a registered model (name, timestamps,
@@ -228,8 +231,10 @@ func ValidateImportLoggedModel(m *LoggedModel) error {
 	if err := ValidateLoggedModelID(m.ModelID); err != nil {
 		return err
 	}
-	if err := ValidateExperimentID(m.ExperimentID); err != nil {
-		return err
+	if m.ExperimentID != "" { // "": in a dry run, an experiment still to be created
+		if err := ValidateExperimentID(m.ExperimentID); err != nil {
+			return err
+		}
 	}
 	if err := ValidateLoggedModelName(m.Name); err != nil {
 		return err
