@@ -60,7 +60,7 @@ type exportWalk struct {
 	// nothing is kept: memory stays flat).
 	runs map[string]bool
 	lms  map[string]bool
-	n     int64
+	n    int64
 }
 
 // storeSource returns the entity stream of a store, for the selection in

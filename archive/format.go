@@ -97,14 +97,14 @@ const (
 // record is one line of a records/NNNNNN.jsonl member: a kind and the one
 // field it names.
 type record struct {
-	Kind            string             `json:"kind"`
-	Experiment      *experimentRec     `json:"experiment,omitempty"`
-	Run             *runRec            `json:"run,omitempty"`
-	Metrics         *metricsRec        `json:"metrics,omitempty"`
-	RunEnd          *runEndRec         `json:"run_end,omitempty"`
-	LoggedModel     *loggedModelRec    `json:"logged_model,omitempty"`
+	Kind            string              `json:"kind"`
+	Experiment      *experimentRec      `json:"experiment,omitempty"`
+	Run             *runRec             `json:"run,omitempty"`
+	Metrics         *metricsRec         `json:"metrics,omitempty"`
+	RunEnd          *runEndRec          `json:"run_end,omitempty"`
+	LoggedModel     *loggedModelRec     `json:"logged_model,omitempty"`
 	RegisteredModel *registeredModelRec `json:"registered_model,omitempty"`
-	ModelVersion    *modelVersionRec   `json:"model_version,omitempty"`
+	ModelVersion    *modelVersionRec    `json:"model_version,omitempty"`
 }
 
 // check verifies that a record sets the one field its kind names.

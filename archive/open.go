@@ -119,4 +119,3 @@ func CheckMLflowVersion(ctx context.Context, uri, version string) error {
 	}
 	return nil
 }
-
