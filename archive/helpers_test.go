@@ -96,7 +96,7 @@ func fill(t testing.TB, s store.Store, prefix string) []string {
 	must(t, parent.LogText(ctx, "hello ✓\n", "notes/hello.txt"))
 	must(t, parent.LogJSON(ctx, map[string]any{"a": 1}, "deep/er/x.json"))
 	for i, st := range []store.RunStatus{store.StatusFinished, store.StatusFailed, store.StatusKilled} {
-		child, err := c.StartRun(ctx, mlrun.WithParent(parent), mlrun.WithRunName(prefix+"child-"+st.String()))
+		child, err := c.StartRun(ctx, mlrun.WithExperimentID(exp.ID), mlrun.WithParent(parent), mlrun.WithRunName(prefix+"child-"+st.String()))
 		must(t, err)
 		ids = append(ids, child.ID())
 		must(t, child.LogMetric(ctx, "rmse", float64(i)/10))

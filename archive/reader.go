@@ -188,6 +188,11 @@ func checkHeader(hdr *tar.Header) error {
 	if hdr.Size < 0 {
 		return badf("member %q has a negative size", hdr.Name)
 	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return badf("member %q is a sparse file", hdr.Name)
+		}
+	}
 	if _, ok := hdr.PAXRecords[paxSHA256]; !ok {
 		return badf("member %q has no %s record", hdr.Name, paxSHA256)
 	}

@@ -63,6 +63,9 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.h.Write(p[:n])
 	c.left -= int64(n)
+	if err != nil && err != io.EOF && c.bad == nil {
+		return n, truncated(err, c.what)
+	}
 	if err == io.EOF {
 		if c.left > 0 {
 			if c.bad != nil {
