@@ -15,7 +15,28 @@ func Version() string {
 		return "(unknown)"
 	}
 	if bi.Main.Path == modulePath {
-		return bi.Main.Version
+		v := bi.Main.Version
+		if v == "(devel)" || v == "" {
+			// A build from a work tree: name its commit if recorded.
+			rev, dirty := "", ""
+			for _, s := range bi.Settings {
+				switch s.Key {
+				case "vcs.revision":
+					rev = s.Value
+				case "vcs.modified":
+					if s.Value == "true" {
+						dirty = "+dirty"
+					}
+				}
+			}
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			if rev != "" {
+				return "(devel) " + rev + dirty
+			}
+		}
+		return v
 	}
 	for _, d := range bi.Deps {
 		if d.Path == modulePath {
