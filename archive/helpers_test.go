@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -160,17 +159,6 @@ type view struct {
 	Models   map[string]any
 }
 
-var locRe = regexp.MustCompile(`^.*?/([^/]+(/[0-9a-f]{32}/artifacts|/models/m-[0-9a-f]+/artifacts)?)$`)
-
-// normLoc replaces the store-specific root of an artifact location with
-// <LOC>, keeping the layout below the experiment directory.
-func normLoc(s string) string {
-	if s == "" {
-		return s
-	}
-	return locRe.ReplaceAllString(strings.TrimPrefix(s, "file://"), "<LOC>/$1")
-}
-
 // viewOf reads a store's view. sql normalises metric values as a SQL
 // store keeps them (±Inf as ±MaxFloat64, -0.0 as 0.0), for comparing a
 // file store with what a SQL store holds of it.
@@ -181,42 +169,16 @@ func viewOf(t testing.TB, s store.Store, sql bool) view {
 	if len(snap.Errors) > 0 {
 		t.Fatalf("dump errors: %v", snap.Errors)
 	}
-	for i := range snap.Experiments {
-		snap.Experiments[i].ArtifactLocation = normLoc(snap.Experiments[i].ArtifactLocation)
-	}
-	norm := func(v string) string {
-		if !sql {
-			return v
-		}
-		switch v {
-		case "inf":
-			return pyfloat.Repr(math.MaxFloat64)
-		case "-inf":
-			return pyfloat.Repr(-math.MaxFloat64)
-		case "-0.0":
-			return "0.0"
-		}
-		return v
-	}
-	for i := range snap.Runs {
-		r := &snap.Runs[i]
-		r.ArtifactURI = normLoc(r.ArtifactURI)
-		for k, v := range r.LatestMetrics {
-			r.LatestMetrics[k] = norm(v)
-		}
-		for k, h := range r.Metrics {
-			for j := range h {
-				h[j].Value = norm(h[j].Value)
-			}
-			compat.SortHistory(h)
-			r.Metrics[k] = h
-		}
+	snap.NormalizeLocations()
+	if sql {
+		snap.SQLMetrics()
 	}
 	v := view{Snap: snap}
 	if reg, ok := s.(store.Registry); ok {
 		d, err := compat.GoRegistryDump(ctx, reg, nil, "")
 		must(t, err)
-		v.Registry = normTree(d).(map[string]any)
+		// MLflow's SQL registry has no model_id column.
+		v.Registry = compat.NormalizeTree(d, "model_id").(map[string]any)
 	}
 	if lms, ok := store.AsLoggedModels(s); ok {
 		v.Models = map[string]any{}
@@ -224,13 +186,13 @@ func viewOf(t testing.TB, s store.Store, sql bool) view {
 			page, err := lms.SearchLoggedModels(ctx, store.LoggedModelQuery{ExperimentIDs: []string{e.ExperimentID}, MaxResults: 1000})
 			must(t, err)
 			for _, m := range page.Models {
-				m.ArtifactLocation = normLoc(m.ArtifactLocation)
+				m.ArtifactLocation = compat.NormalizeLocation(m.ArtifactLocation)
 				slices.SortFunc(m.Metrics, func(a, b store.LoggedModelMetric) int {
 					return cmp.Or(strings.Compare(a.Key, b.Key), strings.Compare(a.DatasetName, b.DatasetName), cmp.Compare(a.Step, b.Step), cmp.Compare(a.Timestamp, b.Timestamp))
 				})
 				for i := range m.Metrics {
 					if sql {
-						m.Metrics[i].Value, _ = strconvFloat(norm(pyfloat.Repr(m.Metrics[i].Value)))
+						m.Metrics[i].Value, _ = pyfloat.Parse(compat.SQLValue(pyfloat.Repr(m.Metrics[i].Value)))
 					}
 				}
 				b, _ := json.Marshal(m)
@@ -241,35 +203,6 @@ func viewOf(t testing.TB, s store.Store, sql bool) view {
 		}
 	}
 	return v
-}
-
-func strconvFloat(s string) (float64, error) { return pyfloat.Parse(s) }
-
-// normTree normalises artifact locations inside a registry dump, and drops
-// model_id (MLflow's SQL registry has no such column).
-func normTree(x any) any {
-	switch v := x.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, e := range v {
-			if k == "model_id" {
-				continue
-			}
-			out[k] = normTree(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = normTree(e)
-		}
-		return out
-	case string:
-		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "file://") {
-			return normLoc(v)
-		}
-	}
-	return x
 }
 
 func jsonText(v any) string {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlrun-go/mlrun/fsstore"
+	"github.com/mlrun-go/mlrun/mlrun"
 	"github.com/mlrun-go/mlrun/sqlstore"
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -514,5 +516,38 @@ func TestParseOlderThan(t *testing.T) {
 		if _, err := ParseOlderThan(in); !errors.Is(err, store.ErrInvalidParameter) {
 			t.Errorf("ParseOlderThan(%q): err = %v", in, err)
 		}
+	}
+}
+
+// TestReimportYAMLLossyStrings: a file store keeps some characters of run
+// and experiment names and of input tags differently (YAML reads U+0085
+// back as a space, as MLflow's does): importing into it again still
+// changes nothing, and matches the experiment instead of making another.
+func TestReimportYAMLLossyStrings(t *testing.T) {
+	src := openKind(t, sqlite3, t.TempDir())
+	c, err := mlrun.Open(ctx, mlrun.WithStore(src))
+	must(t, err)
+	exp, err := c.CreateExperiment(ctx, "exp nel\u0085 ls\u2028 ✓")
+	must(t, err)
+	r, err := c.StartRun(ctx, mlrun.WithExperimentID(exp.ID), mlrun.WithRunName("nel\u0085 bom\ufeff"))
+	must(t, err)
+	must(t, r.LogInput(ctx, store.Dataset{Name: "d", Digest: "x", SourceType: "local", Source: "{}"}, mlrun.WithInputContext("ps\u2029 nel\u0085")))
+	must(t, r.End(ctx))
+	path := exportFile(t, src, t.TempDir(), ExportOptions{})
+	dst := openKind(t, fileKind, t.TempDir())
+	_, err = Import(ctx, dst, path, ImportOptions{NoSync: true})
+	must(t, err)
+	got, err := dst.GetRun(ctx, r.ID())
+	must(t, err)
+	if fsstore.YAMLString("nel\u0085 bom\ufeff") == "nel\u0085 bom\ufeff" {
+		t.Fatal("the name reads back unchanged from YAML: the test proves nothing")
+	}
+	if got.Info.RunName != fsstore.YAMLString("nel\u0085 bom\ufeff") {
+		t.Errorf("run name %q", got.Info.RunName)
+	}
+	st, err := Import(ctx, dst, path, ImportOptions{NoSync: true})
+	must(t, err)
+	if st.Changed() || st.Experiments.Unchanged != 2 || st.Runs.Unchanged != 1 {
+		t.Errorf("re-import: %+v", st)
 	}
 }

@@ -28,6 +28,28 @@ var (
 	_ store.Purger   = (*Store)(nil)
 )
 
+// YAMLString returns s as the file store reads it back from a meta.yaml,
+// where MLflow (PyYAML) keeps run names, user ids, experiment and model
+// names, dataset fields, input tags and registry fields: most strings
+// come back as they were, but YAML turns some characters into others
+// (U+0085 NEL reads back as a space, for one). Params and tags, kept in
+// files of their own, come back exactly.
+func YAMLString(s string) string {
+	b, err := marshalYAML(map[string]any{"v": s})
+	if err != nil {
+		return s
+	}
+	d, err := parseDoc("", b)
+	if err != nil {
+		return s
+	}
+	v, ok, err := d.str("v")
+	if err != nil || !ok {
+		return s
+	}
+	return v
+}
+
 // ImportExperiment implements store.Importer. New experiments get the
 // default artifact location <root>/<id>; a deleted one goes to .trash.
 func (s *Store) ImportExperiment(ctx context.Context, e store.ImportExperiment, opts store.ImportOptions) (store.ImportResult, error) {
@@ -49,8 +71,9 @@ func (s *Store) ImportExperiment(ctx context.Context, e store.ImportExperiment, 
 	if err != nil {
 		return store.ImportResult{}, err
 	}
+	name := YAMLString(e.Name) // as this store keeps it
 	for _, have := range exps {
-		if have.Name != e.Name {
+		if have.Name != name {
 			continue
 		}
 		res := store.ImportResult{ID: have.ID, ArtifactLocation: have.ArtifactLocation}
@@ -349,7 +372,7 @@ func (s *Store) compareRun(ctx context.Context, loc runLoc, m *runMeta, r store.
 		return store.ImportResult{}, err
 	}
 	res := store.ImportResult{ID: m.RunID, ArtifactLocation: m.ArtifactURI}
-	if d := store.DiffRun(have, outputs, r); d != "" {
+	if d := store.DiffRun(have, outputs, yamlRun(r)); d != "" {
 		return res, store.Conflictf("run %s already exists in the destination with other content: %s", m.RunID, d)
 	}
 	check := store.HistoryCheck{
@@ -373,6 +396,26 @@ func (s *Store) compareRun(ctx context.Context, loc runLoc, m *runMeta, r store.
 		return res, store.Conflictf("run %s already exists in the destination with other content: %s", m.RunID, d)
 	}
 	return res, nil
+}
+
+// yamlRun returns r with the fields kept in YAML as this store reads them
+// back (see YAMLString).
+func yamlRun(r store.ImportRun) store.ImportRun {
+	r.Info.RunName, r.Info.UserID = YAMLString(r.Info.RunName), YAMLString(r.Info.UserID)
+	inputs := make([]store.DatasetInput, len(r.Inputs))
+	for i, in := range r.Inputs {
+		d := in.Dataset
+		for _, f := range []*string{&d.Name, &d.Digest, &d.SourceType, &d.Source, &d.Schema, &d.Profile} {
+			*f = YAMLString(*f)
+		}
+		tags := make([]store.Tag, len(in.Tags))
+		for j, t := range in.Tags {
+			tags[j] = store.Tag{Key: YAMLString(t.Key), Value: YAMLString(t.Value)}
+		}
+		inputs[i] = store.DatasetInput{Dataset: d, Tags: tags}
+	}
+	r.Inputs = inputs
+	return r
 }
 
 // findModelDir finds a logged model's directory in any experiment, active
@@ -419,6 +462,9 @@ func (s *Store) ImportLoggedModel(ctx context.Context, m *store.LoggedModel, opt
 		}
 		want := *m
 		want.Metrics = fileModelMetrics(m.Metrics)
+		for _, f := range []*string{&want.Name, &want.ModelType, &want.SourceRunID, &want.StatusMessage} {
+			*f = YAMLString(*f)
+		}
 		if d := store.DiffLoggedModel(have, &want); d != "" {
 			return res, store.Conflictf("logged model %s already exists in the destination with other content: %s", m.ModelID, d)
 		}
@@ -541,7 +587,9 @@ func (s *Store) ImportRegisteredModel(ctx context.Context, m *store.RegisteredMo
 	}
 	res := store.ImportResult{ID: m.Name}
 	if st, err := s.loadModel(ctx, m.Name); err == nil {
-		if d := store.DiffRegisteredModel(st.rm(), m); d != "" {
+		want := *m
+		want.Description = YAMLString(m.Description)
+		if d := store.DiffRegisteredModel(st.rm(), &want); d != "" {
 			return res, store.Conflictf("registered model %q already exists in the destination with other content: %s", m.Name, d)
 		}
 		return res, nil
@@ -603,7 +651,12 @@ func (s *Store) ImportModelVersion(ctx context.Context, v *store.ModelVersion, o
 		if vs.deleted() {
 			return res, store.Conflictf("model version %s exists in the destination, deleted", res.ID)
 		}
-		if d := store.DiffModelVersion(st.mv(vs), v); d != "" {
+		want := *v
+		for _, f := range []*string{&want.Description, &want.UserID, &want.CurrentStage, &want.Source, &want.RunID,
+			&want.RunLink, &want.Status, &want.StatusMessage, &want.StorageLocation, &want.ModelID} {
+			*f = YAMLString(*f)
+		}
+		if d := store.DiffModelVersion(st.mv(vs), &want); d != "" {
 			return res, store.Conflictf("model version %s already exists in the destination with other content: %s", res.ID, d)
 		}
 		return res, nil

@@ -1,0 +1,328 @@
+package compat_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlrun-go/mlrun/archive"
+	"github.com/mlrun-go/mlrun/compat"
+	"github.com/mlrun-go/mlrun/fsstore"
+	"github.com/mlrun-go/mlrun/sqlstore"
+	"github.com/mlrun-go/mlrun/store"
+)
+
+// archiveGen runs py/archive_gen.py with MLflow m in dir.
+func archiveGen(t *testing.T, m *compat.MLflow, dir string, args ...string) {
+	t.Helper()
+	scripts, err := compat.Scripts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := m.Command(context.Background(), "python", append([]string{filepath.Join(scripts, "archive_gen.py")}, args...)...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("MLflow %s: archive_gen.py %v: %v\n%s", m.Version, args, err, out)
+	}
+}
+
+// mlflowView is what MLflow (MlflowClient) reads of a store: runs and
+// experiments (dump.py), the registry (registry_dump.py) and the logged
+// models with run outputs (archive_gen.py dump-models), with artifact
+// locations normalised (compat.NormalizeLocation) and, if sql, metric
+// values as a SQL store keeps them and model ids of versions dropped (an
+// MLflow SQL registry has no such column).
+type mlflowView struct {
+	Snap     *compat.Snapshot
+	Registry any
+	Models   any
+}
+
+func readMLflowView(t *testing.T, m *compat.MLflow, uri string, sql bool) mlflowView {
+	t.Helper()
+	ctx := context.Background()
+	snap, err := m.DumpClient(ctx, uri, &compat.PyDumpOptions{PageSize: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, "MLflow dump of "+uri, snap)
+	snap.NormalizeLocations()
+	if sql {
+		snap.SQLMetrics()
+	}
+	reg, err := m.DumpRegistry(ctx, uri, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(uri, "sqlite:") {
+		sqlSearchAliases(t, reg)
+	}
+	if errs, _ := reg["errors"].([]any); len(errs) > 0 {
+		t.Errorf("MLflow registry dump of %s: %v", uri, errs)
+	}
+	drop := []string{"message"}
+	if sql {
+		drop = append(drop, "model_id")
+	}
+	v := mlflowView{Snap: snap, Registry: compat.NormalizeTree(compat.ComparableRegistryDump(reg), drop...)}
+	out := filepath.Join(t.TempDir(), "models.json")
+	archiveGen(t, m, t.TempDir(), "dump-models", "--tracking-uri", uri, "--out", out)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sql {
+		b = []byte(strings.NewReplacer(`"inf"`, `"1.7976931348623157e+308"`, `"-inf"`, `"-1.7976931348623157e+308"`, `"-0.0"`, `"0.0"`).Replace(string(b)))
+	}
+	var models any
+	if err := json.Unmarshal(b, &models); err != nil {
+		t.Fatal(err)
+	}
+	v.Models = compat.NormalizeTree(models)
+	return v
+}
+
+// inFileStore returns what a file store keeps of a view: the strings
+// MLflow keeps in YAML as PyYAML reads them back (fsstore.YAMLString; the
+// file store loses some characters there, whoever writes it).
+func inFileStore(v mlflowView) mlflowView {
+	snap := *v.Snap
+	snap.Experiments = append([]compat.Experiment(nil), v.Snap.Experiments...)
+	for i := range snap.Experiments {
+		snap.Experiments[i].Name = fsstore.YAMLString(snap.Experiments[i].Name)
+	}
+	snap.Runs = append([]compat.Run(nil), v.Snap.Runs...)
+	for i := range snap.Runs {
+		r := &snap.Runs[i]
+		r.RunName, r.UserID = fsstore.YAMLString(r.RunName), fsstore.YAMLString(r.UserID)
+		r.Inputs = append([]compat.Input(nil), r.Inputs...)
+		for j := range r.Inputs {
+			in := &r.Inputs[j]
+			for _, f := range []*string{&in.Name, &in.Digest, &in.SourceType, &in.Source, &in.Schema, &in.Profile} {
+				*f = fsstore.YAMLString(*f)
+			}
+			tags := map[string]string{}
+			for k, val := range in.Tags {
+				tags[fsstore.YAMLString(k)] = fsstore.YAMLString(val)
+			}
+			in.Tags = tags
+		}
+	}
+	v.Snap = &snap
+	return v
+}
+
+// checkRich guards against a vacuous comparison: the view must hold what
+// the round trips are meant to carry.
+func checkRich(t *testing.T, v mlflowView, version string, sql bool) {
+	t.Helper()
+	if !sql {
+		checkFixtureRich(t, v.Snap) // whose metric values are a file store's
+	} else if len(v.Snap.Experiments) < 12 || len(v.Snap.Runs) < 40 {
+		t.Errorf("the source has %d experiments and %d runs", len(v.Snap.Experiments), len(v.Snap.Runs))
+	}
+	deleted, nested := 0, 0
+	for _, r := range v.Snap.Runs {
+		if r.LifecycleStage == store.LifecycleDeleted {
+			deleted++
+		}
+		if r.Tags["mlflow.parentRunId"] != "" {
+			nested++
+		}
+	}
+	if deleted == 0 || nested == 0 {
+		t.Errorf("the source has %d deleted and %d nested runs", deleted, nested)
+	}
+	reg := v.Registry.(map[string]any)
+	if n := len(reg["versions"].([]any)); n < 3 {
+		t.Errorf("the source registry has %d versions", n)
+	}
+	if b, _ := json.Marshal(reg["by_alias"]); !strings.Contains(string(b), "champion") {
+		t.Errorf("the source registry has no alias: %s", b)
+	}
+	if strings.HasPrefix(version, "3.") {
+		if n := len(v.Models.(map[string]any)["models"].(map[string]any)); n != 2 {
+			t.Errorf("the source has %d logged models, want 2 (READY and FAILED)", n)
+		}
+	}
+}
+
+func sameMLflowView(t *testing.T, what string, want, got mlflowView) {
+	t.Helper()
+	checkSame(t, what, want.Snap, got.Snap)
+	for _, part := range []struct {
+		name string
+		a, b any
+	}{{"registry", want.Registry, got.Registry}, {"logged models", want.Models, got.Models}} {
+		a, _ := json.MarshalIndent(part.a, "", " ")
+		b, _ := json.MarshalIndent(part.b, "", " ")
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: the %s differ:\n%s", what, part.name, lineDiff(string(a), string(b), 40))
+		}
+	}
+}
+
+func lineDiff(a, b string, n int) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			out = append(out, "want: "+x, "got:  "+y)
+		}
+		if len(out) >= n {
+			break
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func openSQLite(t *testing.T, dir, version string) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(context.Background(), filepath.Join(dir, "mlflow.db"),
+		&sqlstore.Options{MLflowVersion: version, ArtifactRoot: filepath.Join(dir, "artifacts")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func openFile(t *testing.T, root string) *fsstore.Store {
+	t.Helper()
+	s, err := fsstore.Open(context.Background(), root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// exportTo exports a store to an archive file.
+func exportTo(t *testing.T, s store.Store, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, notes, err := archive.Export(context.Background(), s, f, archive.ExportOptions{}); err != nil || len(notes) > 0 {
+		t.Fatalf("export: %v (notes %v)", err, notes)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// importInto imports an archive and checks that a second import changes
+// nothing.
+func importInto(t *testing.T, s store.Store, path string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := archive.Import(ctx, s, path, archive.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Changed() {
+		t.Fatalf("import changed nothing: %+v", st)
+	}
+	again, err := archive.Import(ctx, s, path, archive.ImportOptions{})
+	if err != nil || again.Changed() {
+		t.Fatalf("a second import: %+v, %v", again, err)
+	}
+}
+
+// TestArchiveRoundTrips moves stores that real MLflow wrote between the
+// two kinds and requires real MLflow to read the same everywhere: every
+// MlflowClient view (experiments, runs, params, metric histories, tags,
+// inputs, artifacts byte for byte, logged models and run outputs, the
+// registry with stages and aliases) equal, up to artifact locations (the
+// destination's layout) and what a SQL store keeps of metric values
+// (±inf, -0.0) and of model versions (no model_id). For each pinned
+// MLflow version:
+//
+//   - file -> archive -> SQLite: the MLflow-written fixture (unicode,
+//     NaN/±Inf, deleted and restored experiments and runs, nested runs,
+//     datasets, artifacts), with a registry and (MLflow 3) logged models
+//     MLflow adds, exported and imported into a database of that
+//     version's schema;
+//   - SQLite -> archive -> file: a database MLflow itself wrote (the same
+//     content logged by MLflow into SQLite), exported and imported into an
+//     mlruns directory;
+//   - file -> SQLite -> file: the fixture converted (mlrun convert) to
+//     SQLite and back.
+//
+// Each import is done twice; the second changes nothing.
+func TestArchiveRoundTrips(t *testing.T) {
+	for _, v := range compat.PinnedVersions() {
+		t.Run("mlflow-"+v, func(t *testing.T) {
+			t.Parallel()
+			m := compat.Require(t, v)
+			ctx := context.Background()
+			src := relocateFixture(t, filepath.Join(fixturesDir, "mlflow-"+v))
+			archiveGen(t, m, t.TempDir(), "gen", "--tracking-uri", fileURI(src))
+			want := readMLflowView(t, m, fileURI(src), false)
+			checkRich(t, want, v, false)
+			wantSQL := readMLflowView(t, m, fileURI(src), true)
+
+			t.Run("file-archive-sqlite", func(t *testing.T) {
+				dir := t.TempDir()
+				fs := openFile(t, src)
+				exportTo(t, fs, filepath.Join(dir, "a.tar.gz"))
+				fs.Close()
+				db := openSQLite(t, dir, v)
+				importInto(t, db, filepath.Join(dir, "a.tar.gz"))
+				db.Close()
+				sameMLflowView(t, "MLflow "+v+": file -> archive -> SQLite", wantSQL, readMLflowView(t, m, "sqlite:///"+filepath.Join(dir, "mlflow.db"), true))
+			})
+
+			t.Run("sqlite-archive-file", func(t *testing.T) {
+				dir := t.TempDir()
+				work := t.TempDir() // MLflow's ./mlruns artifact root
+				uri := "sqlite:///" + filepath.Join(dir, "mlflow.db")
+				archiveGen(t, m, work, "gen", "--full", "--tracking-uri", uri, "--cwd", work)
+				sqlWant := readMLflowView(t, m, uri, true)
+				checkRich(t, sqlWant, v, true)
+				db, err := sqlstore.Open(ctx, filepath.Join(dir, "mlflow.db"), &sqlstore.Options{ReadOnly: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				exportTo(t, db, filepath.Join(dir, "a.tar.gz"))
+				db.Close()
+				root := filepath.Join(t.TempDir(), "mlruns")
+				fs := openFile(t, root)
+				importInto(t, fs, filepath.Join(dir, "a.tar.gz"))
+				fs.Close()
+				sameMLflowView(t, "MLflow "+v+": SQLite (written by MLflow) -> archive -> file", inFileStore(sqlWant), readMLflowView(t, m, fileURI(root), true))
+			})
+
+			t.Run("file-sqlite-file", func(t *testing.T) {
+				fs := openFile(t, src)
+				defer fs.Close()
+				dir := t.TempDir()
+				db := openSQLite(t, dir, v)
+				if _, err := archive.Convert(ctx, db, []store.Store{fs}, archive.ImportOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				root := filepath.Join(t.TempDir(), "mlruns")
+				back := openFile(t, root)
+				if _, err := archive.Convert(ctx, back, []store.Store{db}, archive.ImportOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				if st, err := archive.Convert(ctx, back, []store.Store{db}, archive.ImportOptions{}); err != nil || st.Changed() {
+					t.Fatalf("a second conversion: %+v, %v", st, err)
+				}
+				db.Close()
+				back.Close()
+				sameMLflowView(t, "MLflow "+v+": file -> SQLite -> file", wantSQL, readMLflowView(t, m, fileURI(root), true))
+			})
+		})
+	}
+}
