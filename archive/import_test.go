@@ -527,11 +527,11 @@ func TestReimportYAMLLossyStrings(t *testing.T) {
 	src := openKind(t, sqlite3, t.TempDir())
 	c, err := mlrun.Open(ctx, mlrun.WithStore(src))
 	must(t, err)
-	exp, err := c.CreateExperiment(ctx, "exp nel\u0085 ls\u2028 ✓")
+	exp, err := c.CreateExperiment(ctx, "exp ✓ nel\u0085")
 	must(t, err)
-	r, err := c.StartRun(ctx, mlrun.WithExperimentID(exp.ID), mlrun.WithRunName("nel\u0085 bom\ufeff"))
+	r, err := c.StartRun(ctx, mlrun.WithExperimentID(exp.ID), mlrun.WithRunName("run nel\u0085"))
 	must(t, err)
-	must(t, r.LogInput(ctx, store.Dataset{Name: "d", Digest: "x", SourceType: "local", Source: "{}"}, mlrun.WithInputContext("ps\u2029 nel\u0085")))
+	must(t, r.LogInput(ctx, store.Dataset{Name: "d", Digest: "x", SourceType: "local", Source: "{}"}, mlrun.WithInputContext("ctx nel\u0085")))
 	must(t, r.End(ctx))
 	path := exportFile(t, src, t.TempDir(), ExportOptions{})
 	dst := openKind(t, fileKind, t.TempDir())
@@ -539,10 +539,10 @@ func TestReimportYAMLLossyStrings(t *testing.T) {
 	must(t, err)
 	got, err := dst.GetRun(ctx, r.ID())
 	must(t, err)
-	if fsstore.YAMLString("nel\u0085 bom\ufeff") == "nel\u0085 bom\ufeff" {
+	if fsstore.YAMLString("run nel\u0085") == "run nel\u0085" {
 		t.Fatal("the name reads back unchanged from YAML: the test proves nothing")
 	}
-	if got.Info.RunName != fsstore.YAMLString("nel\u0085 bom\ufeff") {
+	if got.Info.RunName != fsstore.YAMLString("run nel\u0085") {
 		t.Errorf("run name %q", got.Info.RunName)
 	}
 	st, err := Import(ctx, dst, path, ImportOptions{NoSync: true})
