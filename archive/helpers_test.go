@@ -263,12 +263,3 @@ func exportFile(t testing.TB, s store.Store, dir string, opts ExportOptions) str
 	must(t, os.WriteFile(path, buf.Bytes(), 0o644))
 	return path
 }
-
-func runIDs(v view) []string {
-	var ids []string
-	for _, r := range v.Snap.Runs {
-		ids = append(ids, r.RunID)
-	}
-	slices.Sort(ids)
-	return ids
-}

@@ -182,9 +182,6 @@ func TestConflicts(t *testing.T) {
 			must(t, os.Remove(filepath.Join(art, "notes", "hello.txt")))
 			must(t, os.Remove(filepath.Join(art, "deep", "er", "x.json")))
 			st, err := Import(ctx, dst, path, ImportOptions{NoSync: true})
-			if err == nil || st.Artifacts.Created != 0 {
-				// still conflicting? no: both files are gone, so it resumes
-			}
 			must(t, err)
 			if st.Artifacts.Created != 2 {
 				t.Errorf("resume wrote %d artifacts, want 2", st.Artifacts.Created)

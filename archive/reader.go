@@ -179,7 +179,7 @@ func truncated(err error, where string) error {
 // names, and members without their SHA-256.
 func checkHeader(hdr *tar.Header) error {
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // TypeRegA: old writers' regular files
+	case tar.TypeReg: // archive/tar reports old writers' TypeRegA as TypeReg
 	case tar.TypeSymlink, tar.TypeLink:
 		return badf("member %q is a %s: links are never extracted", hdr.Name, linkKind(hdr.Typeflag))
 	default:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -323,6 +324,100 @@ func TestArchiveRoundTrips(t *testing.T) {
 				back.Close()
 				sameMLflowView(t, "MLflow "+v+": file -> SQLite -> file", wantSQL, readMLflowView(t, m, fileURI(root), true))
 			})
+		})
+	}
+}
+
+// TestGoGCMatchesMLflowGC runs mlrun's gc (archive.GC) on a store real
+// MLflow wrote, and `mlflow gc` on a copy, for each pinned version, on the
+// file store and on a SQLite copy of it: MLflow must read the two results
+// identically (the store without its deleted runs and experiments), and
+// cleanly.
+func TestGoGCMatchesMLflowGC(t *testing.T) {
+	for _, v := range compat.PinnedVersions() {
+		t.Run("mlflow-"+v, func(t *testing.T) {
+			t.Parallel()
+			m := compat.Require(t, v)
+			ctx := context.Background()
+			fixture := filepath.Join(fixturesDir, "mlflow-"+v)
+			want, err := compat.ReadSnapshot(filepath.Join(fixture, "expected.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = withoutDeleted(want)
+			want.NormalizeLocations()
+			// Each store is made twice: one for mlrun's gc, one for MLflow's.
+			type target struct{ uri, backend string }
+			stores := map[string][2]target{}
+			var files [2]target
+			var dbs [2]target
+			for i := range 2 {
+				root := relocateFixture(t, fixture)
+				files[i] = target{fileURI(root), root}
+				dir := t.TempDir()
+				db := openSQLite(t, dir, v)
+				fs := openFile(t, root)
+				if _, err := archive.Convert(ctx, db, []store.Store{fs}, archive.ImportOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				fs.Close()
+				db.Close()
+				u := "sqlite:///" + filepath.Join(dir, "mlflow.db")
+				dbs[i] = target{u, u}
+			}
+			stores["file"], stores["sqlite"] = files, dbs
+			for kind, pair := range stores {
+				sql := kind == "sqlite"
+				s, err := archive.OpenExisting(ctx, pair[0].uri, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := archive.GC(ctx, s, archive.GCOptions{})
+				s.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Runs) == 0 || len(res.Experiments) == 0 || len(res.Notes) > 0 {
+					t.Errorf("%s: mlrun gc removed %+v", kind, res)
+				}
+				out, err := m.GC(ctx, pair[1].backend, pair[1].uri)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, l := range logProblems(out) {
+					t.Errorf("mlflow gc: %s", l)
+				}
+				ours, err := m.DumpClient(ctx, pair[0].uri, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				theirs, err := m.DumpClient(ctx, pair[1].uri, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkClean(t, kind+" store after mlrun gc", ours)
+				checkClean(t, kind+" store after mlflow gc", theirs)
+				ours.NormalizeLocations()
+				theirs.NormalizeLocations()
+				checkSame(t, "MLflow "+v+": the "+kind+" store after mlflow gc and after mlrun gc", theirs, ours)
+				w := want
+				if sql {
+					c := *want
+					c.Runs = append([]compat.Run(nil), want.Runs...)
+					for i := range c.Runs {
+						r := c.Runs[i]
+						r.LatestMetrics = maps.Clone(r.LatestMetrics)
+						r.Metrics = maps.Clone(r.Metrics)
+						for k, h := range r.Metrics {
+							r.Metrics[k] = append([]compat.MetricPoint(nil), h...)
+						}
+						c.Runs[i] = r
+					}
+					c.SQLMetrics()
+					w = &c
+				}
+				checkSame(t, "MLflow "+v+": the "+kind+" store after mlrun gc, against the fixture less its deleted entities", w, ours)
+			}
 		})
 	}
 }
