@@ -148,9 +148,14 @@ type expPlace struct {
 	location string
 }
 
+// importPass reads the stream once into imp (dst, or a verifier with no
+// destination when dst is nil).
 func importPass(ctx context.Context, dst store.Store, imp store.Importer, src source, opts ImportOptions, dry bool) (Stats, error) {
-	_, lms := store.AsLoggedModels(dst)
-	_, reg := dst.(store.Registry)
+	lms, reg := true, true
+	if dst != nil {
+		_, lms = store.AsLoggedModels(dst)
+		_, reg = dst.(store.Registry)
+	}
 	im := &importer{ctx: ctx, dst: dst, imp: imp, lms: lms, reg: reg, dry: dry, opts: opts, exps: map[string]expPlace{}}
 	next, stop := iter.Pull2(src(ctx))
 	defer stop()
@@ -380,6 +385,9 @@ func (im *importer) files(model bool, owner string, res store.ImportResult) erro
 				return err
 			}
 			im.stats.Artifacts.add(true)
+			if im.dst == nil { // Verify counts what it read
+				im.stats.ArtifactBytes += f.size
+			}
 			continue
 		}
 		if dir == "" {
@@ -575,7 +583,7 @@ func (im *importer) modelVersion(v *modelVersionRec) error {
 // artifacts to the same place in the destination. In a dry run an entity
 // still to be imported keeps the source's location (it is only checked).
 func (im *importer) resolve(location string, ref *artifactRef) (string, error) {
-	if ref == nil {
+	if ref == nil || im.dst == nil {
 		return location, nil
 	}
 	var root string

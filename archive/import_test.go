@@ -548,3 +548,22 @@ func TestReimportYAMLLossyStrings(t *testing.T) {
 		t.Errorf("re-import: %+v", st)
 	}
 }
+
+// TestVerify checks an archive without a destination.
+func TestVerify(t *testing.T) {
+	src := openKind(t, sqlite3, t.TempDir())
+	fill(t, src, "")
+	path := exportFile(t, src, t.TempDir(), ExportOptions{})
+	want, _, err := Export(ctx, src, io.Discard, ExportOptions{})
+	must(t, err)
+	got, err := Verify(ctx, path)
+	must(t, err)
+	if got != want {
+		t.Errorf("Verify counts %+v, want %+v", got, want)
+	}
+	b, _ := os.ReadFile(path)
+	must(t, os.WriteFile(path, b[:len(b)-20], 0o644))
+	if _, err := Verify(ctx, path); !errors.Is(err, ErrBadArchive) {
+		t.Errorf("Verify of a truncated archive: %v", err)
+	}
+}

@@ -30,25 +30,35 @@ func OpenExisting(ctx context.Context, uri string, readOnly bool) (store.Store, 
 	if err != nil {
 		return nil, err
 	}
-	noStore := fmt.Errorf("%w at %s", ErrNoStore, uri)
+	if !exists(backend, path) {
+		return nil, fmt.Errorf("%w at %s", ErrNoStore, uri)
+	}
+	if backend == mlrun.BackendFile {
+		return fsstore.Open(ctx, path, nil)
+	}
+	s, err := sqlstore.Open(ctx, path, &sqlstore.Options{ReadOnly: readOnly})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// StoreExists reports whether a tracking URI names an existing store, by
+// OpenExisting's rule.
+func StoreExists(uri string) bool {
+	backend, path, err := mlrun.ParseTrackingURI(uri)
+	return err == nil && exists(backend, path)
+}
+
+func exists(backend mlrun.Backend, path string) bool {
 	switch backend {
 	case mlrun.BackendFile:
-		if !isFileStore(path) {
-			return nil, noStore
-		}
-		return fsstore.Open(ctx, path, nil)
+		return isFileStore(path)
 	case mlrun.BackendSQLite:
 		info, err := os.Stat(path)
-		if err != nil || !info.Mode().IsRegular() || info.Size() == 0 {
-			return nil, noStore
-		}
-		s, err := sqlstore.Open(ctx, path, &sqlstore.Options{ReadOnly: readOnly})
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
+		return err == nil && info.Mode().IsRegular() && info.Size() > 0
 	}
-	return nil, noStore
+	return false
 }
 
 // isFileStore reports whether dir looks like an MLflow file store.

@@ -139,7 +139,15 @@ func runImport(ctx context.Context, c *cmdEnv) error {
 	if info, err := os.Stat(path); err != nil || !info.Mode().IsRegular() {
 		return fmt.Errorf("no archive at %s", path)
 	}
-	dst, err := archive.OpenDestination(ctx, mlrun.ResolveTrackingURI(*uri), *version)
+	dstURI := mlrun.ResolveTrackingURI(*uri)
+	if !archive.StoreExists(dstURI) {
+		// Check the archive before creating the store, so that a bad
+		// archive leaves nothing behind.
+		if _, err := archive.Verify(ctx, path); err != nil {
+			return err
+		}
+	}
+	dst, err := archive.OpenDestination(ctx, dstURI, *version)
 	if err != nil {
 		return err
 	}

@@ -212,6 +212,14 @@ func TestExportImportConvert(t *testing.T) {
 	if after, _ := os.ReadFile(filepath.Join(dir, "laptop.db")); !bytes.Equal(before, after) {
 		t.Error("the refused import changed the database")
 	}
+	// Into a store that does not exist yet: nothing is created.
+	fresh := filepath.Join(dir, "fresh.db")
+	if _, stderr, code := mlrunCmd(t, dir, "import", "--tracking-uri", "sqlite:///"+fresh, bad); code != 1 || !strings.Contains(stderr, "truncated") {
+		t.Errorf("import of a truncated archive into a new store: exit %d, %q", code, stderr)
+	}
+	if _, err := os.Stat(fresh); err == nil {
+		t.Error("the refused import created the destination")
+	}
 	// Export to stdout.
 	stdout, stderr, code = mlrunCmd(t, dir, "export", "--tracking-uri", src, "-o", "-")
 	if code != 0 || !strings.HasPrefix(stdout, "\x1f\x8b") || !strings.Contains(stderr, "exported") {
