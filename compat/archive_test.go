@@ -33,58 +33,66 @@ func archiveGen(t *testing.T, m *compat.MLflow, dir string, args ...string) {
 
 // mlflowView is what MLflow (MlflowClient) reads of a store: runs and
 // experiments (dump.py), the registry (registry_dump.py) and the logged
-// models with run outputs (archive_gen.py dump-models), with artifact
-// locations normalised (compat.NormalizeLocation) and, if sql, metric
-// values as a SQL store keeps them and model ids of versions dropped (an
-// MLflow SQL registry has no such column).
+// models with run outputs, read by archive_gen.py view in one process,
+// with artifact locations normalised (compat.NormalizeLocation).
 type mlflowView struct {
 	Snap     *compat.Snapshot
 	Registry any
 	Models   any
 }
 
-func readMLflowView(t *testing.T, m *compat.MLflow, uri string, sql bool) mlflowView {
+func readMLflowView(t *testing.T, m *compat.MLflow, uri string) mlflowView {
 	t.Helper()
-	ctx := context.Background()
-	snap, err := m.DumpClient(ctx, uri, &compat.PyDumpOptions{PageSize: 7})
+	out := filepath.Join(t.TempDir(), "view.json")
+	archiveGen(t, m, t.TempDir(), "view", "--tracking-uri", uri, "--out", out)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Snapshot json.RawMessage `json:"snapshot"`
+		Registry map[string]any  `json:"registry"`
+		Models   any             `json:"models"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := compat.ParseSnapshot(raw.Snapshot)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkClean(t, "MLflow dump of "+uri, snap)
 	snap.NormalizeLocations()
-	if sql {
-		snap.SQLMetrics()
-	}
-	reg, err := m.DumpRegistry(ctx, uri, nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.HasPrefix(uri, "sqlite:") {
-		sqlSearchAliases(t, reg)
-	}
-	if errs, _ := reg["errors"].([]any); len(errs) > 0 {
+	if errs, _ := raw.Registry["errors"].([]any); len(errs) > 0 {
 		t.Errorf("MLflow registry dump of %s: %v", uri, errs)
 	}
-	drop := []string{"message"}
-	if sql {
-		drop = append(drop, "model_id")
+	if strings.HasPrefix(uri, "sqlite:") {
+		sqlSearchAliases(t, raw.Registry)
 	}
-	v := mlflowView{Snap: snap, Registry: compat.NormalizeTree(compat.ComparableRegistryDump(reg), drop...)}
-	out := filepath.Join(t.TempDir(), "models.json")
-	archiveGen(t, m, t.TempDir(), "dump-models", "--tracking-uri", uri, "--out", out)
-	b, err := os.ReadFile(out)
+	return mlflowView{Snap: snap, Registry: compat.NormalizeTree(compat.ComparableRegistryDump(raw.Registry), "message"),
+		Models: compat.NormalizeTree(raw.Models)}
+}
+
+// sqlView returns what a view becomes in an MLflow SQL store: metric
+// values as it keeps them (±inf, -0.0), and model versions without model
+// ids (an MLflow SQL registry has no such column).
+func sqlView(v mlflowView) mlflowView {
+	b, _ := json.Marshal(v.Snap)
+	snap, err := compat.ParseSnapshot(b)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
-	if sql {
-		b = []byte(strings.NewReplacer(`"inf"`, `"1.7976931348623157e+308"`, `"-inf"`, `"-1.7976931348623157e+308"`, `"-0.0"`, `"0.0"`).Replace(string(b)))
+	snap.SQLMetrics()
+	models := compat.NormalizeTree(v.Models)
+	if mm, ok := models.(map[string]any)["models"].(map[string]any); ok {
+		for _, m := range mm {
+			for _, x := range m.(map[string]any)["metrics"].([]any) {
+				p := x.([]any)
+				p[1] = compat.SQLValue(p[1].(string))
+			}
+		}
 	}
-	var models any
-	if err := json.Unmarshal(b, &models); err != nil {
-		t.Fatal(err)
-	}
-	v.Models = compat.NormalizeTree(models)
-	return v
+	return mlflowView{Snap: snap, Registry: compat.NormalizeTree(v.Registry, "model_id"), Models: models}
 }
 
 // inFileStore returns what a file store keeps of a view: the strings
@@ -269,9 +277,9 @@ func TestArchiveRoundTrips(t *testing.T) {
 			ctx := context.Background()
 			src := relocateFixture(t, filepath.Join(fixturesDir, "mlflow-"+v))
 			archiveGen(t, m, t.TempDir(), "gen", "--tracking-uri", fileURI(src))
-			want := readMLflowView(t, m, fileURI(src), false)
+			want := readMLflowView(t, m, fileURI(src))
 			checkRich(t, want, v, false)
-			wantSQL := readMLflowView(t, m, fileURI(src), true)
+			wantSQL := sqlView(want)
 
 			t.Run("file-archive-sqlite", func(t *testing.T) {
 				dir := t.TempDir()
@@ -281,7 +289,7 @@ func TestArchiveRoundTrips(t *testing.T) {
 				db := openSQLite(t, dir, v)
 				importInto(t, db, filepath.Join(dir, "a.tar.gz"))
 				db.Close()
-				sameMLflowView(t, "MLflow "+v+": file -> archive -> SQLite", wantSQL, readMLflowView(t, m, "sqlite:///"+filepath.Join(dir, "mlflow.db"), true))
+				sameMLflowView(t, "MLflow "+v+": file -> archive -> SQLite", wantSQL, sqlView(readMLflowView(t, m, "sqlite:///"+filepath.Join(dir, "mlflow.db"))))
 			})
 
 			t.Run("sqlite-archive-file", func(t *testing.T) {
@@ -289,7 +297,7 @@ func TestArchiveRoundTrips(t *testing.T) {
 				work := t.TempDir() // MLflow's ./mlruns artifact root
 				uri := "sqlite:///" + filepath.Join(dir, "mlflow.db")
 				archiveGen(t, m, work, "gen", "--full", "--tracking-uri", uri, "--cwd", work)
-				sqlWant := readMLflowView(t, m, uri, true)
+				sqlWant := sqlView(readMLflowView(t, m, uri))
 				checkRich(t, sqlWant, v, true)
 				db, err := sqlstore.Open(ctx, filepath.Join(dir, "mlflow.db"), &sqlstore.Options{ReadOnly: true})
 				if err != nil {
@@ -301,7 +309,7 @@ func TestArchiveRoundTrips(t *testing.T) {
 				fs := openFile(t, root)
 				importInto(t, fs, filepath.Join(dir, "a.tar.gz"))
 				fs.Close()
-				sameMLflowView(t, "MLflow "+v+": SQLite (written by MLflow) -> archive -> file", inFileStore(sqlWant), readMLflowView(t, m, fileURI(root), true))
+				sameMLflowView(t, "MLflow "+v+": SQLite (written by MLflow) -> archive -> file", inFileStore(sqlWant), sqlView(readMLflowView(t, m, fileURI(root))))
 			})
 
 			t.Run("file-sqlite-file", func(t *testing.T) {
@@ -322,7 +330,7 @@ func TestArchiveRoundTrips(t *testing.T) {
 				}
 				db.Close()
 				back.Close()
-				sameMLflowView(t, "MLflow "+v+": file -> SQLite -> file", wantSQL, readMLflowView(t, m, fileURI(root), true))
+				sameMLflowView(t, "MLflow "+v+": file -> SQLite -> file", wantSQL, sqlView(readMLflowView(t, m, fileURI(root))))
 			})
 		})
 	}

@@ -1,7 +1,7 @@
 """Write and read, with real MLflow, the stores of the archive round-trip tests.
 
     python archive_gen.py gen --tracking-uri URI [--full] [--cwd DIR]
-    python archive_gen.py dump-models --tracking-uri URI --out FILE
+    python archive_gen.py view --tracking-uri URI --out FILE
 
 gen adds to the store at URI, through MlflowClient, a model registry (a
 registered model with four versions: Production, Staging and Archived ones
@@ -12,10 +12,11 @@ a run output; FAILED; deleted) with a version registered from one. With
 SQLite store MLflow writes itself); --cwd is the working directory, where
 MLflow puts a SQLite store's default artifact root (./mlruns).
 
-dump-models prints what MlflowClient reads of the logged models of every
-experiment (search_logged_models, paged; their artifacts downloaded and
-hashed) and of every run's outputs, as JSON (dump.py and registry_dump.py
-dump the rest). With MLflow 2 there are none.
+view writes, in one process, what MlflowClient reads of the store:
+{"snapshot": dump.py's canonical dump (page size 7), "registry":
+registry_dump.py's dump, "models": the logged models of every experiment
+(search_logged_models, paged; their artifacts downloaded and hashed) and
+every run's outputs (none with MLflow 2)}.
 """
 
 import argparse
@@ -136,9 +137,38 @@ def dump_models(client):
     return out
 
 
+def view(uri, out):
+    import mlflow
+    from mlflow import MlflowClient
+
+    import dump
+    import registry_dump
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    with canon.WarningRecorder() as rec:
+        rec.attach()
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        experiments, runs, errors = dump.dump_client(client, 7)
+        snapshot = canon.finish(experiments, runs, None, rec.entries, errors)
+        snapshot["mlflow_version"] = mlflow.__version__
+        models = dump_models(client)
+    with tempfile.TemporaryDirectory() as d:
+        reg_out = os.path.join(d, "registry.json")
+        argv = sys.argv
+        sys.argv = ["registry_dump.py", "--uri", uri, "--out", reg_out]
+        try:
+            registry_dump.main()
+        finally:
+            sys.argv = argv
+        with open(reg_out, encoding="utf-8") as f:
+            registry = json.load(f)
+    canon.write_json({"snapshot": snapshot, "registry": registry, "models": models}, out)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["gen", "dump-models"])
+    ap.add_argument("mode", choices=["gen", "view"])
     ap.add_argument("--tracking-uri", required=True)
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--cwd")
@@ -146,6 +176,9 @@ def main():
     a = ap.parse_args()
     if a.cwd:
         os.chdir(a.cwd)
+    if a.mode == "view":
+        view(a.tracking_uri, a.out)
+        return
     import warnings
 
     warnings.simplefilter("ignore")
@@ -155,12 +188,7 @@ def main():
     mlflow.set_tracking_uri(a.tracking_uri)
     mlflow.set_registry_uri(a.tracking_uri)
     client = MlflowClient(tracking_uri=a.tracking_uri, registry_uri=a.tracking_uri)
-    if a.mode == "gen":
-        gen(client, a.full)
-        return
-    data = dump_models(client)
-    with open(a.out, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, sort_keys=True, ensure_ascii=False)
+    gen(client, a.full)
 
 
 if __name__ == "__main__":
