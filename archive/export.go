@@ -3,8 +3,6 @@ package archive
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -340,15 +338,13 @@ func (w *exportWalk) file(yield func(item, error) bool, model bool, owner, rel, 
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
-	n, err := io.Copy(h, f)
+	sum, n, err := hashOf(f)
 	if err != nil {
 		return err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
 	cr := newCheckedReader(f, n, sum, path)
 	cr.bad = func(string) error { return fmt.Errorf("export: artifact %s changed while it was being exported", path) }
 	it := &file{model: model, owner: owner, path: rel, size: n, mode: info.Mode(), sha256: sum, r: cr}

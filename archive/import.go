@@ -498,11 +498,15 @@ func hashRootFile(root *os.Root, rel string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
+	sum, _, err := hashOf(f)
+	return sum, err
+}
+
+// hashOf returns the SHA-256 (hex) and the length of what r holds.
+func hashOf(r io.Reader) (string, int64, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	n, err := io.Copy(h, r)
+	return hex.EncodeToString(h.Sum(nil)), n, err
 }
 
 func (im *importer) loggedModel(m *loggedModelRec) error {

@@ -53,20 +53,11 @@ func YAMLString(s string) string {
 // ImportExperiment implements store.Importer. New experiments get the
 // default artifact location <root>/<id>; a deleted one goes to .trash.
 func (s *Store) ImportExperiment(ctx context.Context, e store.ImportExperiment, opts store.ImportOptions) (store.ImportResult, error) {
-	if err := s.enter(ctx); err != nil {
+	done, err := s.enterImport(ctx, opts, s.lockRoot, store.ValidateImportExperiment(e))
+	if err != nil {
 		return store.ImportResult{}, err
 	}
-	defer s.leave()
-	if err := store.ValidateImportExperiment(e); err != nil {
-		return store.ImportResult{}, err
-	}
-	if !opts.DryRun {
-		unlock, err := s.lockRoot(ctx)
-		if err != nil {
-			return store.ImportResult{}, err
-		}
-		defer unlock()
-	}
+	defer done()
 	exps, err := s.listExperiments(ctx, store.AllViews)
 	if err != nil {
 		return store.ImportResult{}, err
@@ -142,6 +133,27 @@ func (s *Store) ImportExperiment(ctx context.Context, e store.ImportExperiment, 
 		return store.ImportResult{}, err
 	}
 	return store.ImportResult{ID: id, Created: true, ArtifactLocation: m.ArtifactLocation}, nil
+}
+
+// enterImport starts an import call: enter, the request's check, then
+// (unless a dry run) lock. done releases both.
+func (s *Store) enterImport(ctx context.Context, opts store.ImportOptions, lock func(context.Context) (func(), error), check error) (done func(), err error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	if check != nil {
+		s.leave()
+		return nil, check
+	}
+	if opts.DryRun {
+		return s.leave, nil
+	}
+	unlock, err := lock(ctx)
+	if err != nil {
+		s.leave()
+		return nil, err
+	}
+	return func() { unlock(); s.leave() }, nil
 }
 
 // mergeExperimentTags returns the imported tags an existing experiment
@@ -571,20 +583,11 @@ func fileModelMetrics(points []store.LoggedModelMetric) []store.LoggedModelMetri
 
 // ImportRegisteredModel implements store.Importer.
 func (s *Store) ImportRegisteredModel(ctx context.Context, m *store.RegisteredModel, opts store.ImportOptions) (store.ImportResult, error) {
-	if err := s.enter(ctx); err != nil {
+	done, err := s.enterImport(ctx, opts, s.lockRegistry, store.ValidateImportRegisteredModel(m))
+	if err != nil {
 		return store.ImportResult{}, err
 	}
-	defer s.leave()
-	if err := store.ValidateImportRegisteredModel(m); err != nil {
-		return store.ImportResult{}, err
-	}
-	if !opts.DryRun {
-		unlock, err := s.lockRegistry(ctx)
-		if err != nil {
-			return store.ImportResult{}, err
-		}
-		defer unlock()
-	}
+	defer done()
 	res := store.ImportResult{ID: m.Name}
 	if st, err := s.loadModel(ctx, m.Name); err == nil {
 		want := *m
@@ -624,20 +627,11 @@ func (s *Store) ImportRegisteredModel(ctx context.Context, m *store.RegisteredMo
 // model's meta.yaml, as MLflow does) without touching the model's
 // last_updated_timestamp.
 func (s *Store) ImportModelVersion(ctx context.Context, v *store.ModelVersion, opts store.ImportOptions) (store.ImportResult, error) {
-	if err := s.enter(ctx); err != nil {
+	done, err := s.enterImport(ctx, opts, s.lockRegistry, store.ValidateImportModelVersion(v))
+	if err != nil {
 		return store.ImportResult{}, err
 	}
-	defer s.leave()
-	if err := store.ValidateImportModelVersion(v); err != nil {
-		return store.ImportResult{}, err
-	}
-	if !opts.DryRun {
-		unlock, err := s.lockRegistry(ctx)
-		if err != nil {
-			return store.ImportResult{}, err
-		}
-		defer unlock()
-	}
+	defer done()
 	res := store.ImportResult{ID: v.Name + "/" + strconv.FormatInt(v.Version, 10)}
 	st, err := s.loadModel(ctx, v.Name)
 	if errors.Is(err, store.ErrNotFound) && opts.DryRun {
