@@ -75,7 +75,11 @@ def gen(client, full):
         f.write("a model ✓\n")
     client.log_model_artifacts(lm.model_id, src)
     client.log_metric(producer, "acc", 0.9, timestamp=T0 + 5001, step=3, model_id=lm.model_id)
-    client.log_metric(producer, "acc_ds", 0.8, timestamp=T0 + 5002, step=3, model_id=lm.model_id,
+    # Step 0: MLflow's FileStore reads the step of a run's dataset-linked
+    # metric line (5 fields) as 0 whatever it is (mlrun and the SQL store
+    # read the step written), which would make the file and SQL views
+    # differ for reasons of MLflow's own.
+    client.log_metric(producer, "acc_ds", 0.8, timestamp=T0 + 5002, step=0, model_id=lm.model_id,
                       dataset_name="train_data", dataset_digest="a1b2c3d4")
     client.finalize_logged_model(lm.model_id, LoggedModelStatus.READY)
     failed = client.create_logged_model(exp.experiment_id, name="lm-failed", source_run_id=producer)
