@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,20 +96,22 @@ func sqlView(v mlflowView) mlflowView {
 	return mlflowView{Snap: snap, Registry: compat.NormalizeTree(v.Registry, "model_id"), Models: models}
 }
 
-// inFileStore returns what a file store keeps of a view: the strings
-// MLflow keeps in YAML as PyYAML reads them back (fsstore.YAMLString; the
-// file store loses some characters there, whoever writes it).
+// inFileStore returns what a file store written by mlrun keeps of a view:
+// the strings MLflow keeps in YAML as they read back from fsstore's YAML
+// (fsstore.YAMLString). fsstore writes YAML as PyYAML's pure-Python
+// SafeDumper does, which loses U+0085 (NEL) in a string; an MLflow whose
+// PyYAML has libyaml (CSafeDumper) escapes and keeps it.
 func inFileStore(v mlflowView) mlflowView {
 	snap := *v.Snap
-	snap.Experiments = append([]compat.Experiment(nil), v.Snap.Experiments...)
+	snap.Experiments = slices.Clone(v.Snap.Experiments)
 	for i := range snap.Experiments {
 		snap.Experiments[i].Name = fsstore.YAMLString(snap.Experiments[i].Name)
 	}
-	snap.Runs = append([]compat.Run(nil), v.Snap.Runs...)
+	snap.Runs = slices.Clone(v.Snap.Runs)
 	for i := range snap.Runs {
 		r := &snap.Runs[i]
 		r.RunName, r.UserID = fsstore.YAMLString(r.RunName), fsstore.YAMLString(r.UserID)
-		r.Inputs = append([]compat.Input(nil), r.Inputs...)
+		r.Inputs = slices.Clone(r.Inputs)
 		for j := range r.Inputs {
 			in := &r.Inputs[j]
 			for _, f := range []*string{&in.Name, &in.Digest, &in.SourceType, &in.Source, &in.Schema, &in.Profile} {
@@ -330,7 +333,7 @@ func TestArchiveRoundTrips(t *testing.T) {
 				}
 				db.Close()
 				back.Close()
-				sameMLflowView(t, "MLflow "+v+": file -> SQLite -> file", wantSQL, sqlView(readMLflowView(t, m, fileURI(root))))
+				sameMLflowView(t, "MLflow "+v+": file -> SQLite -> file", inFileStore(wantSQL), sqlView(readMLflowView(t, m, fileURI(root))))
 			})
 		})
 	}
