@@ -33,6 +33,9 @@ const maxRSS = 100 << 20
 //	MLRUN_ARCHIVE_BENCH=1 go test ./archive/ -run TestMemory -v -timeout 60m
 //
 // (without -race, which multiplies memory; under -race the limit is 4×).
+// Measured on the 2-core CI machine, under load: peak RSS 37.6 MB, an
+// archive of 132 MB, export 1m31s, import (both passes, into SQLite)
+// 36m38s.
 func TestMemory(t *testing.T) {
 	runs, points := 20, 2000
 	if os.Getenv("MLRUN_ARCHIVE_BENCH") != "" {
