@@ -432,3 +432,73 @@ func TestGoGCMatchesMLflowGC(t *testing.T) {
 		})
 	}
 }
+
+// TestArchiveMergesRealStores merges the stores MLflow 2.22.5 and MLflow
+// 3.17.2 wrote (disjoint run ids, the same experiment names) into one
+// SQLite database, and requires the newest MLflow to read their union:
+// every run of each as MLflow read it in its own store, under the
+// experiment of the same name. Merging again changes nothing.
+func TestArchiveMergesRealStores(t *testing.T) {
+	m := compat.Require(t, compat.NewestVersion())
+	ctx := context.Background()
+	var srcs []store.Store
+	var wants []*compat.Snapshot
+	for _, v := range compat.PinnedVersions() {
+		dir := filepath.Join(fixturesDir, "mlflow-"+v)
+		want, err := compat.ReadSnapshot(filepath.Join(dir, "expected.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.SQLMetrics()
+		wants = append(wants, want)
+		s := openFile(t, relocateFixture(t, dir))
+		defer s.Close()
+		srcs = append(srcs, s)
+	}
+	dir := t.TempDir()
+	db := openSQLite(t, dir, compat.NewestVersion())
+	st, err := archive.Convert(ctx, db, srcs, archive.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := archive.Convert(ctx, db, srcs, archive.ImportOptions{})
+	if err != nil || again.Changed() || again.Runs.Unchanged != st.Runs.Created {
+		t.Fatalf("a second merge: %+v, %v", again, err)
+	}
+	db.Close()
+	got, err := m.DumpClient(ctx, "sqlite:///"+filepath.Join(dir, "mlflow.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, "MLflow reading the merged store", got)
+	names := map[string]string{}
+	for _, e := range got.Experiments {
+		names[e.ExperimentID] = e.Name
+	}
+	total := 0
+	for i, want := range wants {
+		wnames := map[string]string{}
+		for _, e := range want.Experiments {
+			wnames[e.ExperimentID] = e.Name
+		}
+		total += len(want.Runs)
+		for _, r := range want.Runs {
+			g := got.Run(r.RunID)
+			if g == nil {
+				t.Errorf("source %d: run %s (%q) is missing from the merged store", i+1, r.RunID, r.RunName)
+				continue
+			}
+			if names[g.ExperimentID] != wnames[r.ExperimentID] {
+				t.Errorf("run %s is in experiment %q, want %q", r.RunID, names[g.ExperimentID], wnames[r.ExperimentID])
+			}
+			a, b := r, *g
+			a.ExperimentID, b.ExperimentID, a.ArtifactURI, b.ArtifactURI = "", "", "", ""
+			one := &compat.Snapshot{FormatVersion: compat.FormatVersion, Runs: []compat.Run{a}}
+			two := &compat.Snapshot{FormatVersion: compat.FormatVersion, Runs: []compat.Run{b}}
+			checkSame(t, "run "+r.RunID+" in the merged store", one, two)
+		}
+	}
+	if len(got.Runs) != total {
+		t.Errorf("the merged store has %d runs, want %d", len(got.Runs), total)
+	}
+}
