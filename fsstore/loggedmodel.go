@@ -771,6 +771,12 @@ func (s *Store) GetRunOutputs(ctx context.Context, runID string) ([]store.Logged
 	if err != nil {
 		return nil, err
 	}
+	return s.readOutputs(loc)
+}
+
+// readOutputs reads a run's model outputs (<run>/outputs/<model_id>/meta.yaml
+// with destination_type MODEL_OUTPUT), sorted by model id.
+func (s *Store) readOutputs(loc runLoc) ([]store.LoggedModelOutput, error) {
 	parent := filepath.Join(loc.dir, outputsDir)
 	entries, err := os.ReadDir(parent)
 	if err != nil {

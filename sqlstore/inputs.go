@@ -39,6 +39,17 @@ func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.Data
 			return err
 		}
 	}
+	return s.write(ctx, "log inputs", func(tx *sql.Tx) error {
+		run, err := s.activeRun(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		return s.logInputs(ctx, tx, runID, run.experimentID, inputs)
+	})
+}
+
+// logInputs does LogInputs' writes for a run of experiment expID, in tx.
+func (s *Store) logInputs(ctx context.Context, tx *sql.Tx, runID string, expID int64, inputs []store.DatasetInput) error {
 	type nameDigest struct{ name, digest string }
 	var uniq []store.DatasetInput
 	seen := map[nameDigest]bool{}
@@ -49,51 +60,45 @@ func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.Data
 			uniq = append(uniq, in)
 		}
 	}
-	return s.write(ctx, "log inputs", func(tx *sql.Tx) error {
-		run, err := s.activeRun(ctx, tx, runID)
+	for _, in := range uniq {
+		d := in.Dataset
+		var datasetUUID string
+		err := tx.QueryRowContext(ctx, "SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
+			expID, d.Name, d.Digest).Scan(&datasetUUID)
+		switch {
+		case err == sql.ErrNoRows:
+			datasetUUID = s.newUUID()
+			_, err = tx.ExecContext(ctx, "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, dataset_source_type, "+
+				"dataset_source, dataset_schema, dataset_profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+				datasetUUID, expID, d.Name, d.Digest, d.SourceType, d.Source, nullString(d.Schema), nullString(d.Profile))
+			if err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		var n int
+		err = tx.QueryRowContext(ctx, "SELECT count(*) FROM inputs WHERE source_type = ? AND source_id = ? AND destination_type = ? AND destination_id = ?",
+			inputSourceDataset, datasetUUID, inputDestRun, runID).Scan(&n)
 		if err != nil {
 			return err
 		}
-		for _, in := range uniq {
-			d := in.Dataset
-			var datasetUUID string
-			err := tx.QueryRowContext(ctx, "SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
-				run.experimentID, d.Name, d.Digest).Scan(&datasetUUID)
-			switch {
-			case err == sql.ErrNoRows:
-				datasetUUID = s.newUUID()
-				_, err = tx.ExecContext(ctx, "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, dataset_source_type, "+
-					"dataset_source, dataset_schema, dataset_profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-					datasetUUID, run.experimentID, d.Name, d.Digest, d.SourceType, d.Source, nullString(d.Schema), nullString(d.Profile))
-				if err != nil {
-					return err
-				}
-			case err != nil:
+		if n > 0 {
+			continue
+		}
+		inputUUID := s.newUUID()
+		_, err = tx.ExecContext(ctx, "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) VALUES (?, ?, ?, ?, ?)",
+			inputUUID, inputSourceDataset, datasetUUID, inputDestRun, runID)
+		if err != nil {
+			return err
+		}
+		for _, t := range dedupeTags(in.Tags) {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)", inputUUID, t.Key, t.Value); err != nil {
 				return err
-			}
-			var n int
-			err = tx.QueryRowContext(ctx, "SELECT count(*) FROM inputs WHERE source_type = ? AND source_id = ? AND destination_type = ? AND destination_id = ?",
-				inputSourceDataset, datasetUUID, inputDestRun, runID).Scan(&n)
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				continue
-			}
-			inputUUID := s.newUUID()
-			_, err = tx.ExecContext(ctx, "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) VALUES (?, ?, ?, ?, ?)",
-				inputUUID, inputSourceDataset, datasetUUID, inputDestRun, runID)
-			if err != nil {
-				return err
-			}
-			for _, t := range dedupeTags(in.Tags) {
-				if _, err := tx.ExecContext(ctx, "INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)", inputUUID, t.Key, t.Value); err != nil {
-					return err
-				}
 			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // loadInputs fills in the dataset inputs of runs (by id; ids lists them as

@@ -511,15 +511,20 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []store.Lo
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
-		for _, o := range outputs {
-			_, err := tx.ExecContext(ctx, "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id, step) "+
-				"VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", s.newUUID(), inputSourceRunOutput, runID, inputDestModelOutput, o.ModelID, o.Step)
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.logOutputs(ctx, tx, runID, outputs)
 	})
+}
+
+// logOutputs does LogOutputs' writes in tx.
+func (s *Store) logOutputs(ctx context.Context, tx *sql.Tx, runID string, outputs []store.LoggedModelOutput) error {
+	for _, o := range outputs {
+		_, err := tx.ExecContext(ctx, "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id, step) "+
+			"VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", s.newUUID(), inputSourceRunOutput, runID, inputDestModelOutput, o.ModelID, o.Step)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // GetRunOutputs implements store.LoggedModels: the run's MODEL_OUTPUT
@@ -537,19 +542,28 @@ func (s *Store) GetRunOutputs(ctx context.Context, runID string) ([]store.Logged
 		if _, err := s.runState(ctx, tx, runID); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT destination_id, step FROM inputs WHERE source_type = ? AND source_id = ? "+
-			"AND destination_type = ? ORDER BY destination_id", inputSourceRunOutput, runID, inputDestModelOutput)
-		if err != nil {
+		var err error
+		out, err = s.readOutputs(ctx, tx, runID)
+		return err
+	})
+	return out, err
+}
+
+// readOutputs reads a run's MODEL_OUTPUT inputs rows, sorted by model id.
+func (s *Store) readOutputs(ctx context.Context, tx *sql.Tx, runID string) ([]store.LoggedModelOutput, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT destination_id, step FROM inputs WHERE source_type = ? AND source_id = ? "+
+		"AND destination_type = ? ORDER BY destination_id", inputSourceRunOutput, runID, inputDestModelOutput)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.LoggedModelOutput
+	err = eachRow(rows, func() error {
+		var o store.LoggedModelOutput
+		if err := rows.Scan(&o.ModelID, &o.Step); err != nil {
 			return err
 		}
-		return eachRow(rows, func() error {
-			var o store.LoggedModelOutput
-			if err := rows.Scan(&o.ModelID, &o.Step); err != nil {
-				return err
-			}
-			out = append(out, o)
-			return nil
-		})
+		out = append(out, o)
+		return nil
 	})
 	return out, err
 }

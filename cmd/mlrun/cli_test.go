@@ -86,13 +86,13 @@ func TestRunsErrors(t *testing.T) {
 	if _, err := runCLI(t, "runs", "--tracking-uri", uri, "--filter", "metrics.rmse < 1 or params.a = '1'"); !errors.Is(err, store.ErrInvalidParameter) {
 		t.Errorf("OR filter: err = %v, want ErrInvalidParameter", err)
 	}
-	if _, err := runCLI(t, "runs", "--tracking-uri", uri, "--view", "sideways"); !errors.Is(err, errUsage) {
+	if _, err := runCLI(t, "runs", "--tracking-uri", uri, "--view", "sideways"); exitCode(err) != exitUsage {
 		t.Errorf("bad --view: err = %v, want usage error", err)
 	}
 	if _, err := runCLI(t, "runs", "--tracking-uri", uri, "--experiment", "nope"); err == nil {
 		t.Error("unknown experiment: want error")
 	}
-	if _, err := runCLI(t, "bogus"); !errors.Is(err, errUsage) || exitCode(err) != 2 {
+	if _, err := runCLI(t, "bogus"); exitCode(err) != exitUsage {
 		t.Errorf("unknown command: err = %v", err)
 	}
 }

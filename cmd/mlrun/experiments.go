@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"text/tabwriter"
 
 	"github.com/mlrun-go/mlrun/store"
@@ -21,23 +20,24 @@ type experimentJSON struct {
 	Tags             map[string]string `json:"tags"`
 }
 
-func runExperiments(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("experiments", stderr)
-	uri := fs.String("tracking-uri", "", "tracking URI (default: MLFLOW_TRACKING_URI or MLflow's default store)")
+func runExperiments(ctx context.Context, cmd *cmdEnv) error {
+	fs := cmd.flags()
+	uri := trackingURIFlag(fs)
 	view := fs.String("view", "active", "which experiments: active, deleted or all")
 	asJSON := fs.Bool("json", false, "print one JSON array")
-	if err := parse(fs, args); err != nil {
+	if _, err := cmd.parse(fs, 0, 0); err != nil {
 		return err
 	}
-	vt, err := parseView(*view)
+	vt, err := parseView(cmd.name, *view)
 	if err != nil {
 		return err
 	}
-	c, err := openClient(ctx, *uri)
+	c, done, err := openExisting(ctx, *uri)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer done()
+	stdout := cmd.stdout
 	var exps []*store.Experiment
 	q := store.ExperimentQuery{ViewType: vt}
 	for {

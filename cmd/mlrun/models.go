@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
 	"github.com/mlrun-go/mlrun/store"
 )
 
-// The models command is registered here rather than in cli.go's list, so
-// that it lives in its own file; cli.go's init runs first (files are
-// initialized in name order).
+// modelVersionJSON is one version in `mlrun models --json` output.
 type modelVersionJSON struct {
 	Version     int64             `json:"version"`
 	Stage       string            `json:"stage"`
@@ -33,19 +30,20 @@ type modelJSON struct {
 }
 
 // runModels lists registered models: mlrun models --tracking-uri URI [--json] [--filter F].
-func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("models", stderr)
-	uri := fs.String("tracking-uri", "", "tracking URI (default: $MLFLOW_TRACKING_URI or ./mlruns)")
+func runModels(ctx context.Context, cmd *cmdEnv) error {
+	fs := cmd.flags()
+	uri := trackingURIFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	filter := fs.String("filter", "", "MLflow filter for registered models, e.g. \"name LIKE 'ridge%'\"")
-	if err := parse(fs, args); err != nil {
+	if _, err := cmd.parse(fs, 0, 0); err != nil {
 		return err
 	}
-	c, err := openClient(ctx, *uri)
+	c, done, err := openExisting(ctx, *uri)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer done()
+	stdout := cmd.stdout
 	var models []modelJSON
 	token := ""
 	for {

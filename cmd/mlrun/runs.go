@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
+	"slices"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/search"
 )
 
 // runJSON is one run in `mlrun runs --json` output.
@@ -60,9 +62,9 @@ func toRunJSON(r *store.Run) runJSON {
 	return out
 }
 
-func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("runs", stderr)
-	uri := fs.String("tracking-uri", "", "tracking URI (default: MLFLOW_TRACKING_URI or MLflow's default store)")
+func runRuns(ctx context.Context, cmd *cmdEnv) error {
+	fs := cmd.flags()
+	uri := trackingURIFlag(fs)
 	var experiments, orderBy listFlag
 	fs.Var(&experiments, "experiment", "experiment name (repeatable; default: every active experiment)")
 	filter := fs.String("filter", "", "MLflow filter string, e.g. \"metrics.rmse < 0.8 and params.alpha = '0.5'\"")
@@ -70,21 +72,25 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	maxResults := fs.Int("max-results", 0, "print at most N runs (default: all)")
 	view := fs.String("view", "active", "which runs: active, deleted or all")
 	asJSON := fs.Bool("json", false, "print one JSON array")
-	if err := parse(fs, args); err != nil {
+	if _, err := cmd.parse(fs, 0, 0); err != nil {
 		return err
 	}
-	vt, err := parseView(*view)
+	vt, err := parseView(cmd.name, *view)
 	if err != nil {
 		return err
 	}
 	if *maxResults < 0 {
-		return fmt.Errorf("%w: --max-results must not be negative", errUsage)
+		return usagef(cmd.name, "--max-results must not be negative")
 	}
-	c, err := openClient(ctx, *uri)
+	cols, err := runColumns(*filter, orderBy)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	c, done, err := openExisting(ctx, *uri)
+	if err != nil {
+		return err
+	}
+	defer done()
 
 	var ids []string
 	for _, name := range experiments {
@@ -134,15 +140,92 @@ func runRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		for i, r := range runs {
 			out[i] = toRunJSON(r)
 		}
-		enc := json.NewEncoder(stdout)
+		enc := json.NewEncoder(cmd.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN ID\tNAME\tSTATUS\tEXPERIMENT\tSTART")
+	tw := tabwriter.NewWriter(cmd.stdout, 0, 4, 2, ' ', 0)
+	head := "RUN ID\tNAME\tSTATUS\tEXPERIMENT\tSTART"
+	for _, col := range cols {
+		head += "\t" + col.String()
+	}
+	fmt.Fprintln(tw, head)
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Info.RunID, r.Info.RunName, r.Info.Status,
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", r.Info.RunID, r.Info.RunName, r.Info.Status,
 			r.Info.ExperimentID, time.UnixMilli(r.Info.StartTime).UTC().Format(time.RFC3339))
+		for _, col := range cols {
+			line += "\t" + col.value(r)
+		}
+		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
+}
+
+// column is a param, metric or tag shown in `mlrun runs` text output.
+type column struct {
+	entity search.Entity
+	key    string
+}
+
+func (c column) String() string {
+	switch c.entity {
+	case search.Metric:
+		return "metrics." + c.key
+	case search.Param:
+		return "params." + c.key
+	}
+	return "tags." + c.key
+}
+
+// value returns the run's value of the column, "-" if it has none.
+func (c column) value(r *store.Run) string {
+	switch c.entity {
+	case search.Metric:
+		if m, ok := r.Metric(c.key); ok {
+			return pyfloat.Repr(m.Value)
+		}
+	case search.Param:
+		if v, ok := r.Param(c.key); ok {
+			return v
+		}
+	default:
+		if v, ok := r.Tag(c.key); ok {
+			return v
+		}
+	}
+	return "-"
+}
+
+// runColumns returns the params, metrics and tags a filter and order-by
+// clauses name, in the order they first appear, for the text output.
+func runColumns(filter string, orderBy []string) ([]column, error) {
+	var cols []column
+	add := func(e search.Entity, key string) {
+		if e != search.Metric && e != search.Param && e != search.Tag {
+			return
+		}
+		c := column{e, key}
+		if !slices.Contains(cols, c) {
+			cols = append(cols, c)
+		}
+	}
+	if filter != "" {
+		f, err := search.ParseRunFilter(filter)
+		if err != nil {
+			return nil, err
+		}
+		for _, cl := range f.Clauses {
+			add(cl.Entity, cl.Key)
+		}
+	}
+	if len(orderBy) > 0 {
+		o, err := search.ParseRunOrderBy(orderBy)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range o.Keys {
+			add(k.Entity, k.Key)
+		}
+	}
+	return cols, nil
 }
