@@ -37,14 +37,7 @@ var update = flag.Bool("update", false,
 // the extra ones (compat/mlflow-extra-versions.txt, or
 // MLRUN_MLFLOW_EXTRA_VERSIONS), oldest first.
 func venvVersions() []string {
-	pinned := mlflowtest.Versions(func() []string {
-		b, err := os.ReadFile(filepath.Join("..", "..", "compat", "mlflow-versions.txt"))
-		if err != nil {
-			panic(err)
-		}
-		return mlflowtest.ParseVersions(string(b))
-	})
-	out := slices.Clone(pinned)
+	out := pinnedVersions()
 	for _, v := range mlflowtest.ExtraVersions() {
 		if !slices.Contains(out, v) {
 			out = append(out, v)
@@ -52,6 +45,18 @@ func venvVersions() []string {
 	}
 	slices.SortFunc(out, compareVersions)
 	return out
+}
+
+// pinnedVersions are the MLflow releases of compat/mlflow-versions.txt (or
+// MLRUN_MLFLOW_VERSIONS), which the slower checks run.
+func pinnedVersions() []string {
+	return mlflowtest.Versions(func() []string {
+		b, err := os.ReadFile(filepath.Join("..", "..", "compat", "mlflow-versions.txt"))
+		if err != nil {
+			panic(err)
+		}
+		return mlflowtest.ParseVersions(string(b))
+	})
 }
 
 // recordedWith names the SQLAlchemy and alembic of venv-<version>.
@@ -211,6 +216,9 @@ func diffLines(want, got string) string {
 func TestSchemaIdentity(t *testing.T) {
 	for _, version := range venvVersions() {
 		t.Run(version, func(t *testing.T) {
+			if !*update {
+				t.Parallel() // the versions' Python processes overlap
+			}
 			dir := t.TempDir()
 			mlPath := filepath.Join(dir, "mlflow.db")
 			res, wall := mlflowCreate(t, version, dir, mlPath, testArtifactRoot, "store")
@@ -226,6 +234,9 @@ func TestSchemaIdentity(t *testing.T) {
 			if res.Head != b.revision {
 				t.Fatalf("MLflow %s head is %s, embedded schema says %s (run with -update)",
 					version, res.Head, b.revision)
+			}
+			if v, rev, err := Detect(context.Background(), mlDB); err != nil || v != b.version || rev != res.Head {
+				t.Errorf("Detect(MLflow %s's database) = %q, %q, %v; want %s, %s", version, v, rev, err, b.version, res.Head)
 			}
 			if !slices.Equal(res.Chain, b.chain) {
 				t.Errorf("MLflow %s revision chain differs from sql/mlflow-%s.revisions", version, b.version)
@@ -360,6 +371,7 @@ func knownWarning(category, msg string) bool {
 func TestMLflowOpensGoDB(t *testing.T) {
 	for _, version := range venvVersions() {
 		t.Run(version, func(t *testing.T) {
+			t.Parallel()
 			mlflowtest.Python(t, version)
 			path, _ := goCreate(t, version, testArtifactRoot)
 			before := fingerprint(t, openDB(t, path))
@@ -403,7 +415,7 @@ func TestMLflowOpensGoDB(t *testing.T) {
 // directory, and checks that Create with artifactRoot "" run from the same
 // directory gives experiment 0 the same artifact_location ("<cwd>/mlruns/0").
 func TestDefaultArtifactRootMatchesMLflow(t *testing.T) {
-	for _, version := range venvVersions() {
+	for _, version := range pinnedVersions() {
 		t.Run(version, func(t *testing.T) {
 			mlflowtest.Python(t, version)
 			work := t.TempDir()
@@ -466,7 +478,7 @@ func TestExperimentArtifactLocationMatchesMLflow(t *testing.T) {
 		"file:///a%20b/c", "/a%20b", "wasbs://c@acct.blob.core.windows.net/p", "c:/x",
 		"s3://b/p?x=..%2f", "runs:/abc/model", "ftp://h/p", "sftp://u@h/p",
 	}
-	for _, version := range venvVersions() {
+	for _, version := range pinnedVersions() {
 		t.Run(version, func(t *testing.T) {
 			mlflowtest.Python(t, version)
 			work := t.TempDir()

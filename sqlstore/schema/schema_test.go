@@ -452,13 +452,14 @@ func TestDetect(t *testing.T) {
 }
 
 // TestDetectMLflowDB checks Detect on databases the real MLflow releases
-// created.
+// created by a client with no artifact root (TestSchemaIdentity checks it
+// on the stores' databases of every installed release).
 func TestDetectMLflowDB(t *testing.T) {
-	for _, version := range venvVersions() {
+	for _, version := range pinnedVersions() {
 		t.Run(version, func(t *testing.T) {
 			dir := t.TempDir()
 			p := filepath.Join(dir, "mlflow.db")
-			res, _ := mlflowCreate(t, version, dir, p, testArtifactRoot, "store")
+			res, _ := mlflowCreate(t, version, dir, p, "", "client")
 			v, rev, err := Detect(context.Background(), openDB(t, p))
 			sc := mustLookup(t, version)
 			if err != nil || v != sc.Version || rev != res.Head {
