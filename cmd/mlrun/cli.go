@@ -34,6 +34,7 @@ var commands = []command{
 	{"experiments", "list experiments", runExperiments},
 	{"runs", "search runs with MLflow's filter language", runRuns},
 	{"models", "list registered models with their versions, stages and aliases", runModels},
+	{"schema", "tell which MLflow releases a store belongs to and whether mlrun can write it", runSchema},
 }
 
 func usage(w io.Writer) {
