@@ -699,7 +699,8 @@ func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) 
 // write lock.
 func (s *Store) CreateModelVersion(ctx context.Context, req store.CreateModelVersionRequest) (*store.ModelVersion, error) {
 	var out *store.ModelVersion
-	err := s.regWrite(ctx, "create model version", []error{store.ValidateCreateModelVersion(req)}, func(tx *sql.Tx) error {
+	checks := []error{store.ValidateCreateModelVersion(req), s.checkTagLengths("model_version_tags", req.Tags)}
+	err := s.regWrite(ctx, "create model version", checks, func(tx *sql.Tx) error {
 		req := req
 		if err := s.resolveLoggedModelSource(ctx, tx, &req); err != nil {
 			return err
@@ -951,7 +952,8 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 // SetModelVersionTag implements store.Registry (an upsert; no timestamp
 // changes).
 func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int64, tag store.Tag) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(tag)}
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(tag),
+		s.checkTagLengths("model_version_tags", []store.Tag{tag})}
 	return s.regWrite(ctx, "set model version tag", checks, func(tx *sql.Tx) error {
 		if err := s.liveVersionExists(ctx, tx, name, version); err != nil {
 			return err

@@ -26,7 +26,10 @@ type features struct {
 	// limits are the declared lengths (VARCHAR(n)) of the value columns
 	// whose length MLflow's validation bounded by the column's until the
 	// column grew (params.value 500 before MLflow 2.8, tags.value 5000
-	// before 2.17, experiment_tags.value 5000 before 3.16 made it TEXT).
+	// before 2.17, experiment_tags.value 5000 before 3.16 made it TEXT,
+	// model_version_tags.value 5000 before 3.0.1 made it TEXT).
+	// registered_model_tags.value is not one: it stays VARCHAR(5000)
+	// while MLflow ≥ 3.0.1 accepts 100,000 characters.
 	limits map[string]int // "table.column" -> length; absent: no declared length
 }
 
@@ -55,6 +58,7 @@ var limitedColumns = []struct{ table, column, what string }{
 	{"params", "value", "param value"},
 	{"tags", "value", "tag value"},
 	{"experiment_tags", "value", "experiment tag value"},
+	{"model_version_tags", "value", "model version tag value"},
 }
 
 // checkLength refuses a value longer than its column declares, as the

@@ -101,6 +101,14 @@ func TestEverySchema(t *testing.T) {
 			if mv.Version != 1 || mv.StorageLocation != wantStorage {
 				t.Errorf("model version %d storage %q, want 1 %q", mv.Version, mv.StorageLocation, wantStorage)
 			}
+			err = s.SetModelVersionTag(ctx, "model", 1, store.Tag{Key: "big", Value: strings.Repeat("z", 5001)})
+			if n := sc.ColumnLength("model_version_tags", "value"); n == 5000 {
+				if !errors.Is(err, store.ErrInvalidParameter) {
+					t.Errorf("5001-character model version tag on %s: %v, want ErrInvalidParameter", sc.Version, err)
+				}
+			} else {
+				must(t, err)
+			}
 			err = s.SetRegisteredModelAlias(ctx, "model", "champion", 1)
 			wantFeature(t, "SetRegisteredModelAlias", err, sc.HasTable("registered_model_aliases"), "2.3.0")
 			_, err = s.GetModelVersionByAlias(ctx, "model", "champion")
