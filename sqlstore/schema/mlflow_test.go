@@ -386,12 +386,21 @@ func TestMLflowOpensGoDB(t *testing.T) {
 				}
 				t.Errorf("MLflow %s warned: %s: %s (%s)", version, w.Category, w.Message, w.Where)
 			}
+			var migrated []string
 			for _, l := range r.Logs {
 				if l.Level != "INFO" && l.Level != "DEBUG" {
 					t.Errorf("MLflow %s logged %s %s: %s", version, l.Level, l.Logger, l.Msg)
 				} else if strings.Contains(l.Msg, "database tables") {
-					t.Errorf("MLflow %s initialised or migrated the database: %s", version, l.Msg)
+					migrated = append(migrated, l.Msg)
 				}
+			}
+			if len(migrated) > 0 && !slices.Equal(migrated, ownDBMigrationLogs(t, version)) {
+				t.Errorf("MLflow %s initialised or migrated the database: %q", version, migrated)
+			} else if len(migrated) > 0 {
+				// MLflow 3.0 and 3.1 compare the tables with a set that
+				// lacks the logged-model tables, and rerun their (no-op)
+				// initialisation on every open of their own database.
+				t.Logf("MLflow %s logs %q for its own database too (it changes nothing)", version, migrated)
 			}
 			wantLoc := testArtifactRoot + "/0"
 			if want := []string{"0", "Default", wantLoc, "active"}; !slices.Equal(r.Exp0, want) {
@@ -408,6 +417,24 @@ func TestMLflowOpensGoDB(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ownDBMigrationLogs returns the "database tables" log messages MLflow
+// version emits when it opens a database it created itself.
+func ownDBMigrationLogs(t *testing.T, version string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mlflow.db")
+	mlflowCreate(t, version, dir, path, testArtifactRoot, "store")
+	var r openResult
+	resultLine(t, mlflowtest.Run(t, version, dir, openScript, path), &r)
+	var out []string
+	for _, l := range r.Logs {
+		if strings.Contains(l.Msg, "database tables") {
+			out = append(out, l.Msg)
+		}
+	}
+	return out
 }
 
 // TestDefaultArtifactRootMatchesMLflow lets MlflowClient("sqlite:///...")
