@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlrun-go/mlrun/internal/mlflowtest"
+	"github.com/mlrun-go/mlrun/compat"
 	"github.com/mlrun-go/mlrun/sqlstore"
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -19,13 +19,7 @@ import (
 // versions are the MLflow releases the whole suite runs for: the pinned ones
 // (compat/mlflow-versions.txt), whose real MLflow the tests also run.
 // schemas_test.go covers every schema.
-var versions = func() []string {
-	b, err := os.ReadFile(filepath.Join("..", "compat", "mlflow-versions.txt"))
-	if err != nil {
-		panic(err)
-	}
-	return mlflowtest.ParseVersions(string(b))
-}()
+var versions = compat.PinnedVersions()
 
 // openAt opens (creating) the database at path with the schema of version
 // and a temporary artifact root; the store is closed at the end of the
