@@ -413,6 +413,9 @@ func Columns(createTable string) []Column {
 			continue
 		}
 		end := quoteEnd(item, 0)
+		for end > 0 && end < len(item) && item[end] == item[0] && item[0] != '[' {
+			end = quoteEnd(item, end) // a doubled quote inside the name
+		}
 		if end == 0 {
 			end = strings.IndexByte(item, ' ')
 			if end < 0 {
