@@ -1,8 +1,24 @@
 // Package sqlstore is a store.Store backed by an MLflow SQLite tracking
 // database: the file MLflow itself uses for a sqlite:///path.db tracking
-// URI (MlflowClient, `mlflow ui`, `mlflow server`), in the schema of MLflow
-// 2.22.5 or 3.17.2 (package schema). What mlrun writes reads in MLflow as
-// if MLflow had logged it, and mlrun reads what MLflow wrote.
+// URI (MlflowClient, `mlflow ui`, `mlflow server`), in the schema of any
+// MLflow release from 2.0.0 to 3.18.0 (package schema: 26 schemas, one per
+// alembic head). What mlrun writes reads in MLflow as if MLflow had logged
+// it, and mlrun reads what MLflow wrote.
+//
+// # Schemas
+//
+// The store consults the recorded description of the database's schema
+// (schema.Schema: its tables and columns, schemacaps.go) and writes only
+// what that release's SqlAlchemyStore writes: no workspace column before
+// MLflow 3.10, no storage_location before 2.8, no alias rows before 2.3, no
+// dataset inputs before 2.4, no logged models before 3.0. An operation the
+// schema lacks fails with store.ErrInvalidState naming the release that
+// introduced it, and a value longer than its column declares (params before
+// 2.8, run tags before 2.17, experiment tags before 3.16, model version tags
+// before 3.0.1) is store.ErrInvalidParameter, as that release's validation
+// had the column's length as its limit. The deliberate behaviour below is
+// checked against 2.22.5 and 3.17.2; other releases are checked for
+// reading and writing runs, metrics and the registry (versions_test.go).
 //
 // # Opening
 //

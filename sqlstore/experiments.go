@@ -138,6 +138,9 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 			return "", err
 		}
 	}
+	if err := s.checkTagLengths("experiment_tags", tags); err != nil {
+		return "", err
+	}
 	var id int64
 	err := s.write(ctx, "create experiment", func(tx *sql.Tx) error {
 		now := s.now()
@@ -345,6 +348,9 @@ func (s *Store) SetExperimentTag(ctx context.Context, id string, tag store.Tag) 
 	}
 	defer s.leave()
 	if err := store.ValidateExperimentTag(tag); err != nil {
+		return err
+	}
+	if err := s.checkTagLengths("experiment_tags", []store.Tag{tag}); err != nil {
 		return err
 	}
 	n, err := parseExperimentID(id)

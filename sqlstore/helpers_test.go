@@ -11,13 +11,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlrun-go/mlrun/compat"
 	"github.com/mlrun-go/mlrun/sqlstore"
-	"github.com/mlrun-go/mlrun/sqlstore/schema"
 	"github.com/mlrun-go/mlrun/store"
 )
 
-// versions are the MLflow releases whose schemas the tests cover.
-var versions = schema.Versions()
+// versions are the MLflow releases the whole suite runs for: the pinned ones
+// (compat/mlflow-versions.txt), whose real MLflow the tests also run.
+// schemas_test.go covers every schema.
+var versions = compat.PinnedVersions()
 
 // openAt opens (creating) the database at path with the schema of version
 // and a temporary artifact root; the store is closed at the end of the

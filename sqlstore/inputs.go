@@ -34,6 +34,9 @@ func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.Data
 	if err := store.ValidateRunID(runID); err != nil {
 		return err
 	}
+	if !s.features.inputs {
+		return s.missingFeature("dataset inputs (tables datasets, inputs, input_tags)", "2.4.0")
+	}
 	for _, in := range inputs {
 		if err := store.ValidateDatasetInput(in); err != nil {
 			return err
@@ -106,6 +109,9 @@ func (s *Store) logInputs(ctx context.Context, tx *sql.Tx, runID string, expID i
 // destination RUN joined to its dataset, with its input tags. Inputs are
 // sorted by dataset name and digest, input tags by key.
 func (s *Store) loadInputs(ctx context.Context, tx *sql.Tx, byID map[string]*store.Run, ids []any) error {
+	if !s.features.inputs {
+		return nil // a schema without inputs: no run has any
+	}
 	type pending struct {
 		run *store.Run
 		in  store.DatasetInput

@@ -91,6 +91,14 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 	if err := store.ValidateBatch(metrics, params, tags); err != nil {
 		return err
 	}
+	for _, p := range params {
+		if err := s.checkLength("params", "value", p.Key, p.Value); err != nil {
+			return err
+		}
+	}
+	if err := s.checkTagLengths("tags", tags); err != nil {
+		return err
+	}
 	rows := make([]row, len(metrics))
 	for i, m := range metrics {
 		v, isNaN := sanitize(m.Value)

@@ -119,7 +119,8 @@ func TestOpenEmptyFile(t *testing.T) {
 }
 
 // TestOpenExistingKeepsVersion checks that an existing database keeps its
-// release whatever Options.MLflowVersion says, and that only its schema's
+// release when Options.MLflowVersion names a newer one (a database newer
+// than the version asked for is refused), and that only its schema's
 // columns are written.
 func TestOpenExistingKeepsVersion(t *testing.T) {
 	for _, v := range versions {
@@ -130,6 +131,13 @@ func TestOpenExistingKeepsVersion(t *testing.T) {
 			other := versions[0]
 			if other == v {
 				other = versions[len(versions)-1]
+			}
+			if other < v { // a newer database than the version asked for: refused
+				_, err := sqlstore.Open(ctx, path, &sqlstore.Options{MLflowVersion: other, ArtifactRoot: t.TempDir()})
+				if !errors.Is(err, schema.ErrVersionMismatch) {
+					t.Fatalf("Open(%s database as %s) = %v, want ErrVersionMismatch", v, other, err)
+				}
+				other = ""
 			}
 			s2, err := sqlstore.Open(ctx, path, &sqlstore.Options{MLflowVersion: other, ArtifactRoot: t.TempDir()})
 			must(t, err)

@@ -200,6 +200,15 @@ func (s *Store) liveVersionExists(ctx context.Context, tx *sql.Tx, name string, 
 const modelVersionColumns = "name, version, creation_time, last_updated_time, description, user_id, current_stage, " +
 	"source, run_id, status, status_message, run_link, storage_location"
 
+// mvColumns returns modelVersionColumns for the schema: NULL for
+// storage_location where model_versions has none (MLflow before 2.8).
+func (s *Store) mvColumns() string {
+	if s.features.storageLocation {
+		return modelVersionColumns
+	}
+	return strings.TrimSuffix(modelVersionColumns, "storage_location") + "NULL"
+}
+
 // scanModelVersion reads a row of modelVersionColumns; NULLs read as "" and 0.
 func scanModelVersion(rows *sql.Rows) (*store.ModelVersion, error) {
 	var (
@@ -289,28 +298,12 @@ func (s *Store) loadRegistry(ctx context.Context, tx *sql.Tx, name string, one b
 	}
 
 	aliases := map[versionKey][]string{}
-	rows, err = s.regQuery(ctx, tx, "SELECT name, alias, version FROM registered_model_aliases", cond, args...)
-	if err != nil {
-		return nil, err
-	}
-	err = eachRow(rows, func() error {
-		var n, a string
-		var v int64
-		if err := rows.Scan(&n, &a, &v); err != nil {
-			return err
-		}
-		if m := byName[n]; m != nil {
-			m.Aliases[a] = v
-			aliases[versionKey{n, v}] = append(aliases[versionKey{n, v}], a)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.loadAliases(ctx, tx, cond, args, byName, aliases); err != nil {
 		return nil, err
 	}
 
 	live := map[versionKey]*store.ModelVersion{}
-	rows, err = s.regQuery(ctx, tx, "SELECT "+modelVersionColumns+" FROM model_versions",
+	rows, err = s.regQuery(ctx, tx, "SELECT "+s.mvColumns()+" FROM model_versions",
 		cond+" AND current_stage != ?", append(slices.Clip(args), store.StageDeletedInternal)...)
 	if err != nil {
 		return nil, err
@@ -419,7 +412,7 @@ func (s *Store) getModel(ctx context.Context, tx *sql.Tx, name string) (*store.R
 
 // getVersion reads a live model version with its tags and aliases.
 func (s *Store) getVersion(ctx context.Context, tx *sql.Tx, name string, version int64) (*store.ModelVersion, error) {
-	rows, err := s.regQuery(ctx, tx, "SELECT "+modelVersionColumns+" FROM model_versions",
+	rows, err := s.regQuery(ctx, tx, "SELECT "+s.mvColumns()+" FROM model_versions",
 		"name = ? AND version = ? AND current_stage != ?", name, version, store.StageDeletedInternal)
 	if err != nil {
 		return nil, err
@@ -450,6 +443,9 @@ func (s *Store) getVersion(ctx context.Context, tx *sql.Tx, name string, version
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !s.features.aliases {
+		return mv, nil
 	}
 	rows, err = s.regQuery(ctx, tx, "SELECT alias FROM registered_model_aliases", "name = ? AND version = ?", name, version)
 	if err != nil {
@@ -628,6 +624,9 @@ func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
 			return err
 		}
 		for _, table := range []string{"model_version_tags", "model_versions", "registered_model_tags", "registered_model_aliases", "registered_models"} {
+			if !s.schema.HasTable(table) {
+				continue
+			}
 			if _, err := s.regExec(ctx, tx, "DELETE FROM "+table, "name = ?", name); err != nil {
 				return err
 			}
@@ -700,7 +699,8 @@ func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) 
 // write lock.
 func (s *Store) CreateModelVersion(ctx context.Context, req store.CreateModelVersionRequest) (*store.ModelVersion, error) {
 	var out *store.ModelVersion
-	err := s.regWrite(ctx, "create model version", []error{store.ValidateCreateModelVersion(req)}, func(tx *sql.Tx) error {
+	checks := []error{store.ValidateCreateModelVersion(req), s.checkTagLengths("model_version_tags", req.Tags)}
+	err := s.regWrite(ctx, "create model version", checks, func(tx *sql.Tx) error {
 		req := req
 		if err := s.resolveLoggedModelSource(ctx, tx, &req); err != nil {
 			return err
@@ -720,12 +720,15 @@ func (s *Store) CreateModelVersion(ctx context.Context, req store.CreateModelVer
 			return err
 		}
 		version := maxVersion.Int64 + 1
-		err = s.regInsert(ctx, tx, "model_versions",
-			[]string{"name", "version", "creation_time", "last_updated_time", "description", "user_id",
-				"current_stage", "source", "run_id", "status", "status_message", "run_link", "storage_location"},
-			[]any{req.Name, version, now, now, nullString(req.Description), nullString(req.UserID),
-				store.StageNone, req.Source, nullString(req.RunID), store.ModelVersionReady, nil,
-				nullString(req.RunLink), nullString(storage)})
+		cols := []string{"name", "version", "creation_time", "last_updated_time", "description", "user_id",
+			"current_stage", "source", "run_id", "status", "status_message", "run_link", "storage_location"}
+		vals := []any{req.Name, version, now, now, nullString(req.Description), nullString(req.UserID),
+			store.StageNone, req.Source, nullString(req.RunID), store.ModelVersionReady, nil,
+			nullString(req.RunLink), nullString(storage)}
+		if !s.features.storageLocation {
+			cols, vals = cols[:len(cols)-1], vals[:len(vals)-1] // MLflow before 2.8 has no storage_location
+		}
+		err = s.regInsert(ctx, tx, "model_versions", cols, vals)
 		if isConstraint(err) {
 			return store.Errorf(store.ErrInvalidState, "Model Version creation error (name=%s): version %d exists: %v", req.Name, version, err)
 		}
@@ -837,8 +840,10 @@ func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int
 		if _, err := s.regExec(ctx, tx, "UPDATE registered_models SET last_updated_time = ?", "name = ?", now, name); err != nil {
 			return err
 		}
-		if _, err := s.regExec(ctx, tx, "DELETE FROM registered_model_aliases", "name = ? AND version = ?", name, version); err != nil {
-			return err
+		if s.features.aliases {
+			if _, err := s.regExec(ctx, tx, "DELETE FROM registered_model_aliases", "name = ? AND version = ?", name, version); err != nil {
+				return err
+			}
 		}
 		_, err := s.regExec(ctx, tx, "UPDATE model_versions SET current_stage = ?, last_updated_time = ?, description = NULL, "+
 			"user_id = NULL, source = ?, run_id = ?, run_link = ?, status_message = NULL",
@@ -947,7 +952,8 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 // SetModelVersionTag implements store.Registry (an upsert; no timestamp
 // changes).
 func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int64, tag store.Tag) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(tag)}
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(tag),
+		s.checkTagLengths("model_version_tags", []store.Tag{tag})}
 	return s.regWrite(ctx, "set model version tag", checks, func(tx *sql.Tx) error {
 		if err := s.liveVersionExists(ctx, tx, name, version); err != nil {
 			return err
@@ -971,10 +977,44 @@ func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version 
 
 // ---- aliases ----
 
+// loadAliases reads the alias rows matching cond into the models of byName
+// and into aliases; a schema without aliases has none.
+func (s *Store) loadAliases(ctx context.Context, tx *sql.Tx, cond string, args []any,
+	byName map[string]*store.RegisteredModel, aliases map[versionKey][]string) error {
+	if !s.features.aliases {
+		return nil
+	}
+	rows, err := s.regQuery(ctx, tx, "SELECT name, alias, version FROM registered_model_aliases", cond, args...)
+	if err != nil {
+		return err
+	}
+	return eachRow(rows, func() error {
+		var n, a string
+		var v int64
+		if err := rows.Scan(&n, &a, &v); err != nil {
+			return err
+		}
+		if m := byName[n]; m != nil {
+			m.Aliases[a] = v
+			aliases[versionKey{n, v}] = append(aliases[versionKey{n, v}], a)
+		}
+		return nil
+	})
+}
+
+// aliasCheck refuses the alias operations on a schema without aliases
+// (MLflow before 2.3 has no alias API at all).
+func (s *Store) aliasCheck() error {
+	if s.features.aliases {
+		return nil
+	}
+	return s.missingFeature("model version aliases (table registered_model_aliases)", "2.3.0")
+}
+
 // SetRegisteredModelAlias implements store.Registry (an upsert of the
 // alias row; no timestamp changes).
 func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string, version int64) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias), store.ValidateAliasNotReserved(alias)}
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias), store.ValidateAliasNotReserved(alias), s.aliasCheck()}
 	return s.regWrite(ctx, "set registered model alias", checks, func(tx *sql.Tx) error {
 		if err := s.liveVersionExists(ctx, tx, name, version); err != nil {
 			return err
@@ -989,7 +1029,7 @@ func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string,
 
 // DeleteRegisteredModelAlias implements store.Registry.
 func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias string) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias)}
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias), s.aliasCheck()}
 	return s.regWrite(ctx, "delete registered model alias", checks, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
@@ -1010,6 +1050,9 @@ func (s *Store) GetModelVersionByAlias(ctx context.Context, name, alias string) 
 		return nil, err
 	}
 	if err := store.ValidateAlias(alias); err != nil {
+		return nil, err
+	}
+	if err := s.aliasCheck(); err != nil {
 		return nil, err
 	}
 	var out *store.ModelVersion

@@ -119,6 +119,9 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*sto
 		return nil, err
 	}
 	tags = dedupeTags(tags)
+	if err := s.checkTagLengths("tags", tags); err != nil {
+		return nil, err
+	}
 	start := req.StartTime
 	if start == 0 {
 		start = s.now()

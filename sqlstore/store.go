@@ -27,9 +27,13 @@ const DefaultBusyTimeout = 20 * time.Second
 // Options configure a Store. A nil *Options means the defaults.
 type Options struct {
 	// MLflowVersion is the MLflow release whose schema a NEW database gets
-	// (see schema.Versions); "" means schema.Latest(). It is ignored for an
-	// existing database, whose version is detected from its alembic
-	// revision; Store.MLflowVersion reports it.
+	// (any of schema.Versions: 2.0.0 to 3.18.0); "" means schema.Latest().
+	// An existing database keeps the schema it has (detected from its
+	// alembic revision; Store.MLflowVersion reports it), and the store
+	// writes only what that schema's MLflow writes; but a database newer
+	// than MLflowVersion, which that MLflow cannot open, is refused
+	// (schema.ErrVersionMismatch). An older one is accepted: that MLflow
+	// upgrades it in place when it opens it.
 	MLflowVersion string
 
 	// ArtifactRoot is the default artifact root MLflow would be started
@@ -82,6 +86,7 @@ type Store struct {
 	path         string // absolute path of the database file
 	version      string // MLflow version of the schema
 	revision     string // alembic revision of the schema
+	schema       schema.Schema
 	artifactRoot string // root that default experiment locations derive from
 	readOnly     bool
 	journalMode  string // journal mode in effect, e.g. "wal"
@@ -119,12 +124,6 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// features records which optional columns the database's schema has.
-type features struct {
-	experimentWorkspace bool // experiments.workspace (MLflow ≥ 3.10)
-	loggedModels        bool // the logged_models tables (MLflow ≥ 3.0)
-}
-
 // Open opens the MLflow SQLite database at path, creating it if needed.
 //
 //   - A missing file, an empty (0-byte) file, or a SQLite database without
@@ -151,6 +150,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = DefaultBusyTimeout
 	}
+	requested := o.MLflowVersion
 	if o.MLflowVersion == "" {
 		o.MLflowVersion = schema.Latest()
 	}
@@ -185,7 +185,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		s.now, s.newUUID = h.now, h.newUUID
 	}
 	s.stmts.m = map[string]*sql.Stmt{}
-	if err := s.open(ctx, &o); err != nil {
+	if err := s.open(ctx, &o, requested); err != nil {
 		if s.db != nil {
 			s.db.Close()
 		}
@@ -194,8 +194,9 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// open does the work of Open.
-func (s *Store) open(ctx context.Context, o *Options) error {
+// open does the work of Open; requested is the MLflow version the caller
+// asked for, "" if none.
+func (s *Store) open(ctx context.Context, o *Options, requested string) error {
 	info, statErr := os.Stat(s.path)
 	switch {
 	case statErr == nil && info.IsDir():
@@ -224,6 +225,10 @@ func (s *Store) open(ctx context.Context, o *Options) error {
 			// back, which any SQLite client does on first access, and
 			// which restores the last committed state.
 			version, revision, err = s.detect(ctx, o, false)
+		}
+		if err == nil && requested != "" {
+			sc, _ := schema.ForRevision(revision)
+			err = schema.CheckVersion(sc, requested)
 		}
 		switch {
 		case err == nil:
@@ -317,6 +322,10 @@ func (s *Store) create(ctx context.Context, o *Options) error {
 	err := s.retry(ctx, func() error { return schema.Create(ctx, s.db, o.MLflowVersion, s.artifactRoot) })
 	if errors.Is(err, schema.ErrNotEmpty) {
 		version, revision, err := schema.Detect(ctx, s.db)
+		if err == nil && o.MLflowVersion != "" {
+			sc, _ := schema.ForRevision(revision)
+			err = schema.CheckVersion(sc, o.MLflowVersion)
+		}
 		if err != nil {
 			return fmt.Errorf("sqlstore: open %s: %w", s.path, err)
 		}
@@ -351,43 +360,22 @@ func (s *Store) setJournalMode(ctx context.Context, o *Options) error {
 	return nil
 }
 
-// loadFeatures records the optional columns of the schema.
+// loadFeatures records what the schema has, from its recorded description
+// (the revision was checked to be a supported head before). A store that
+// lost a creation race learns its revision here.
 func (s *Store) loadFeatures(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, "SELECT name FROM pragma_table_info('experiments')")
-	if err != nil {
-		return fmt.Errorf("sqlstore: open %s: %w", s.path, s.mapErr(err))
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return fmt.Errorf("sqlstore: open %s: %w", s.path, s.mapErr(err))
+	if s.revision == "" {
+		version, revision, err := schema.Detect(ctx, s.db)
+		if err != nil {
+			return s.openErr(err)
 		}
-		if name == "workspace" {
-			s.features.experimentWorkspace = true
-		}
+		s.version, s.revision = version, revision
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sqlstore: open %s: %w", s.path, s.mapErr(err))
+	sc, ok := schema.ForRevision(s.revision)
+	if !ok {
+		return s.openErr(fmt.Errorf("%w: revision %s", schema.ErrUnsupportedRevision, s.revision))
 	}
-	var n int
-	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "+
-		"('logged_models', 'logged_model_params', 'logged_model_tags', 'logged_model_metrics')").Scan(&n); err != nil {
-		return fmt.Errorf("sqlstore: open %s: %w", s.path, s.mapErr(err))
-	}
-	s.features.loggedModels = n == 4
-	if s.version == "" {
-		var rev string
-		if err := s.db.QueryRowContext(ctx, "SELECT version_num FROM alembic_version").Scan(&rev); err != nil {
-			return fmt.Errorf("sqlstore: open %s: %w", s.path, s.mapErr(err))
-		}
-		s.revision = rev
-		for _, v := range schema.Versions() {
-			if r, _ := schema.Revision(v); r == rev {
-				s.version = v
-			}
-		}
-	}
+	s.schema, s.features = sc, featuresOf(sc)
 	return nil
 }
 
@@ -396,7 +384,7 @@ func (s *Store) loadFeatures(ctx context.Context) error {
 // whenever experiment 0 is missing (e.g. after `mlflow gc`).
 func (s *Store) ensureDefaultExperiment(ctx context.Context) error {
 	q := "SELECT count(*) FROM experiments WHERE experiment_id = 0"
-	if strings.HasPrefix(s.version, "2.") {
+	if s.features.mlflow2 {
 		q = "SELECT count(*) FROM experiments"
 	}
 	var n int
@@ -497,8 +485,14 @@ func fileURI(path string) string {
 	return b.String()
 }
 
-// MLflowVersion returns the MLflow release whose schema the database has.
+// MLflowVersion returns the MLflow release whose schema the database has:
+// the one a new database was created for, else the newest release with the
+// database's alembic head (Schema lists them all).
 func (s *Store) MLflowVersion() string { return s.version }
+
+// Schema returns the database's schema: its alembic head, the MLflow
+// releases that share it, and its tables and columns.
+func (s *Store) Schema() schema.Schema { return s.schema }
 
 // Path returns the absolute path of the database file.
 func (s *Store) Path() string { return s.path }

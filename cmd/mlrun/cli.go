@@ -89,6 +89,7 @@ func commandTable() []command {
 		{"convert", "[--mlflow-version V] SRC_URI... DST_URI", "copy stores into one (mlruns <-> SQLite), keeping ids", runConvert},
 		{"gc", "--tracking-uri URI [--older-than DURATION] [--experiment-ids IDS] [--run-ids IDS] [--logged-model-ids IDS]",
 			"permanently remove deleted runs, experiments and logged models, as mlflow gc", runGC},
+		{"schema", "[--tracking-uri URI] [--json]", "tell which MLflow releases a store belongs to and whether mlrun can write it", runSchema},
 		{"version", "", "print mlrun's version and the MLflow versions it supports", runVersion},
 	}
 }

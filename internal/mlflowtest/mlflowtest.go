@@ -11,6 +11,8 @@
 //     MLRUN_MLFLOW_VENVS is unset (read by VenvsDir, not by Python);
 //   - MLRUN_MLFLOW_VERSIONS: space-separated versions to test instead of the
 //     pinned ones (see Versions);
+//   - MLRUN_MLFLOW_EXTRA_VERSIONS: space-separated versions the schema
+//     tests also run, beyond the pinned ones (see ExtraVersions);
 //   - MLRUN_REQUIRE_MLFLOW=1: a missing or unusable virtualenv fails the
 //     test that needs it instead of skipping it (see Required).
 //
@@ -36,7 +38,24 @@ const (
 	EnvCacheDir = "MLRUN_CACHE_DIR"       // scripts/mlflow-venvs.sh's cache, the venvs' default home
 	EnvVersions = "MLRUN_MLFLOW_VERSIONS" // space-separated versions to test
 	EnvRequire  = "MLRUN_REQUIRE_MLFLOW"  // "1": a missing venv fails instead of skipping
+	EnvExtra    = "MLRUN_MLFLOW_EXTRA_VERSIONS"
 )
+
+// ExtraVersions returns the MLflow versions that only the schema tests run
+// (sqlstore/schema, sqlstore): the fields of $MLRUN_MLFLOW_EXTRA_VERSIONS if
+// set, else the list in compat/mlflow-extra-versions.txt, which
+// scripts/mlflow-venvs.sh installs beside the pinned ones.
+func ExtraVersions() []string {
+	if v, ok := os.LookupEnv(EnvExtra); ok {
+		return strings.Fields(v)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "compat", "mlflow-extra-versions.txt"))
+	if err != nil {
+		return nil
+	}
+	return ParseVersions(string(b))
+}
 
 // Required reports whether MLRUN_REQUIRE_MLFLOW=1, that is whether a test
 // needing a missing or unusable MLflow virtualenv fails rather than skips.

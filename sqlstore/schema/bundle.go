@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/mlrun-go/mlrun/sqlstore/internal/schemafp"
 )
 
 // The files under sql/ are generated from databases created by real MLflow
@@ -17,13 +20,21 @@ import (
 //	sql/mlflow-X.sql        the schema objects and seed rows, in replay order
 //	sql/mlflow-X.revisions  the alembic revision chain of X, oldest first
 //
+// where X is the newest release with that alembic head, and
+//
+//	sql/releases.tsv        every MLflow release from 2.0.0 on, its head and
+//	                        number of revisions (read from its wheel)
+//
+// scripts/record-schemas.sh records them all from the releases' wheels; see
+// record.py.
+//
 // mlflow-X.sql starts with "-- key: value" header lines (mlflow-version,
 // alembic-revision, default-experiment-columns), then holds blocks that each
 // start with a marker line, "-- object: <type> <name>" for a sqlite_master
 // object (whose SQL text follows verbatim, then ";") or "-- data: <table>" for
 // a seed row (an INSERT statement).
 //
-//go:embed sql/*.sql sql/*.revisions
+//go:embed sql/*.sql sql/*.revisions sql/releases.tsv
 var sqlFS embed.FS
 
 // statement is one schema object or seed row of a bundle.
@@ -39,7 +50,10 @@ type bundle struct {
 	revision   string
 	expColumns []string // columns MLflow fills when inserting experiment 0
 	stmts      []statement
-	chain      []string // alembic revisions, oldest first; ends with revision
+	chain      []string                     // alembic revisions, oldest first; ends with revision
+	releases   []string                     // MLflow releases whose head is revision, oldest first
+	recorded   string                       // "sqlalchemy X, alembic Y" MLflow ran with when recorded
+	tables     map[string][]schemafp.Column // table -> columns, from the CREATE TABLE texts
 }
 
 // bundles holds the supported versions, oldest first.
@@ -85,7 +99,47 @@ func loadBundles() ([]*bundle, error) {
 		return nil, fmt.Errorf("no schema files")
 	}
 	sort.Slice(out, func(i, j int) bool { return compareVersions(out[i].version, out[j].version) < 0 })
+	rel, err := sqlFS.ReadFile("sql/releases.tsv")
+	if err != nil {
+		return nil, err
+	}
+	if err := attachReleases(out, string(rel)); err != nil {
+		return nil, fmt.Errorf("sql/releases.tsv: %w", err)
+	}
 	return out, nil
+}
+
+// attachReleases fills in each bundle's releases from the text of
+// releases.tsv ("release<TAB>head<TAB>revisions" lines). Every bundle's own
+// version must be listed with the bundle's head (TestBundles checks it is the newest); releases whose head
+// has no bundle are not supported.
+func attachReleases(bs []*bundle, text string) error {
+	byRev := map[string]*bundle{}
+	for _, b := range bs {
+		if byRev[b.revision] != nil {
+			return fmt.Errorf("MLflow %s and %s have the same head %s", byRev[b.revision].version, b.version, b.revision)
+		}
+		byRev[b.revision] = b
+	}
+	for i, line := range strings.Split(text, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 3 {
+			return fmt.Errorf("line %d: want release, head and number of revisions", i+1)
+		}
+		if b := byRev[f[1]]; b != nil {
+			b.releases = append(b.releases, f[0])
+		}
+	}
+	for _, b := range bs {
+		sort.Slice(b.releases, func(i, j int) bool { return compareVersions(b.releases[i], b.releases[j]) < 0 })
+		if !slices.Contains(b.releases, b.version) {
+			return fmt.Errorf("MLflow %s is not listed with its head %s", b.version, b.revision)
+		}
+	}
+	return nil
 }
 
 // parseBundle parses the text of an mlflow-X.sql file.
@@ -103,6 +157,8 @@ func parseBundle(text string) (*bundle, error) {
 			b.version = val
 		case "alembic-revision":
 			b.revision = val
+		case "recorded-with":
+			b.recorded = val
 		case "default-experiment-columns":
 			for _, c := range strings.Split(val, ",") {
 				b.expColumns = append(b.expColumns, strings.TrimSpace(c))
@@ -158,6 +214,12 @@ func parseBundle(text string) (*bundle, error) {
 	if err := finish(); err != nil {
 		return nil, err
 	}
+	b.tables = map[string][]schemafp.Column{}
+	for _, st := range b.stmts {
+		if st.kind == "table" {
+			b.tables[st.name] = schemafp.Columns(st.sql)
+		}
+	}
 	return b, nil
 }
 
@@ -193,12 +255,14 @@ func compareVersions(a, b string) int {
 	return 0
 }
 
+// lookup returns the bundle of a supported release (any release with a
+// recorded head, not only the recorded one).
 func lookup(version string) (*bundle, error) {
 	for _, b := range bundles {
-		if b.version == version {
+		if slices.Contains(b.releases, version) {
 			return b, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: MLflow %q (supported: %s)", ErrUnsupportedVersion, version,
-		strings.Join(Versions(), ", "))
+	return nil, fmt.Errorf("%w: MLflow %q (supported: every release of %s)", ErrUnsupportedVersion, version,
+		supportedRange())
 }

@@ -18,18 +18,25 @@
 //   - the seed rows: experiment 0 "Default" (and, for MLflow ≥ 3.10, the
 //     "default" workspace row and workspace='default').
 //
-// The schema files are generated from databases created by the real MLflow
-// releases and compared with them by TestSchemaIdentity; see generate_test.go.
+// The schema files are recorded from databases created by the real MLflow
+// releases (scripts/record-schemas.sh runs each release's own
+// SqlAlchemyStore, from its wheel) and compared with them by
+// TestSchemaGolden and, where a virtualenv of the release is installed,
+// TestSchemaIdentity; see generate_test.go and record.py.
 //
-// Supported versions and their alembic head revisions:
+// Supported versions: every MLflow release from 2.0.0 to 3.18.0. Releases
+// share a schema when they share an alembic head revision ([Schemas] lists
+// them: 26 heads for 98 releases); a database of one head belongs to all of
+// its releases. Each schema carries the tables and columns it has
+// ([Schema.HasTable], [Schema.HasColumn]), which sqlstore consults to write
+// only what the database's own MLflow would.
 //
-//	MLflow 2.22.5  0584bdc529eb
-//	MLflow 3.17.2  dc11669786a5
-//
-// A database for one version must only be used with that MLflow version or a
-// newer one: MLflow 3.17.2 silently upgrades a 2.22.5 database in place when
-// it opens it, while MLflow 2.22.5 refuses a 3.17.2 database ("Can't locate
-// revision identified by 'dc11669786a5'").
+// MLflow refuses a database whose revision is not exactly its own head:
+// MLflow upgrades an older database in place when it opens it (a later
+// release can never be used on it again), and refuses a newer one ("Can't
+// locate revision identified by ..."). mlrun never migrates: it writes a
+// database at the schema it has, and [CheckVersion] refuses a database newer
+// than the release asked for.
 package schema
 
 import (
@@ -38,10 +45,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mlrun-go/mlrun/sqlstore/internal/mlflowuri"
+	"github.com/mlrun-go/mlrun/sqlstore/internal/schemafp"
 )
 
 var (
@@ -59,7 +68,16 @@ var (
 	// for an MLflow database whose alembic revision is not the head of a
 	// supported version.
 	ErrUnsupportedRevision = errors.New("unsupported MLflow schema revision")
+	// ErrVersionMismatch is returned by [CheckVersion] (inside a
+	// *MismatchError) for a database whose schema is newer than the MLflow
+	// release asked for.
+	ErrVersionMismatch = errors.New("database schema is newer than the requested MLflow release's")
 )
+
+// defaultVersion is the release a new database gets when none is asked for:
+// the newest release the tests run for real (compat/mlflow-versions.txt).
+// 3.18.0, recorded from its wheel, is created on request.
+const defaultVersion = "3.17.2"
 
 // DefaultExperimentID and DefaultExperimentName identify the experiment MLflow
 // creates in every new database.
@@ -68,17 +86,162 @@ const (
 	DefaultExperimentName = "Default"
 )
 
-// Versions returns the supported MLflow versions, oldest first.
+// Versions returns every supported MLflow release, oldest first.
 func Versions() []string {
-	out := make([]string, len(bundles))
+	var out []string
+	for _, b := range bundles {
+		out = append(out, b.releases...)
+	}
+	slices.SortFunc(out, compareVersions)
+	return out
+}
+
+// Latest returns the MLflow release a new database gets by default: 3.17.2,
+// the newest release whose real MLflow the tests run (3.18.0 is supported,
+// on request: its wheel's schema is recorded, but it cannot be installed
+// from the registry).
+func Latest() string { return defaultVersion }
+
+// Schema is the SQLite schema of the MLflow releases that share one alembic
+// head revision.
+type Schema struct {
+	// Version is the release the schema was recorded from: the newest
+	// of Releases.
+	Version string
+	// Revision is the alembic head revision.
+	Revision string
+	// Releases are the MLflow releases with this head, oldest first.
+	Releases []string
+	// RecordedWith names the SQLAlchemy and alembic versions MLflow ran
+	// with when the schema was recorded.
+	RecordedWith string
+
+	b *bundle
+}
+
+func (b *bundle) schema() Schema {
+	return Schema{Version: b.version, Revision: b.revision, Releases: slices.Clone(b.releases),
+		RecordedWith: b.recorded, b: b}
+}
+
+// Schemas returns the supported schemas, oldest first.
+func Schemas() []Schema {
+	out := make([]Schema, len(bundles))
 	for i, b := range bundles {
-		out[i] = b.version
+		out[i] = b.schema()
 	}
 	return out
 }
 
-// Latest returns the newest supported MLflow version.
-func Latest() string { return bundles[len(bundles)-1].version }
+// Lookup returns the schema of a supported MLflow release.
+func Lookup(version string) (Schema, error) {
+	b, err := lookup(version)
+	if err != nil {
+		return Schema{}, err
+	}
+	return b.schema(), nil
+}
+
+// ForRevision returns the schema whose head is revision.
+func ForRevision(revision string) (Schema, bool) {
+	for _, b := range bundles {
+		if b.revision == revision {
+			return b.schema(), true
+		}
+	}
+	return Schema{}, false
+}
+
+// Tables returns the names of the schema's tables, sorted.
+func (s Schema) Tables() []string {
+	if s.b == nil {
+		return nil
+	}
+	out := make([]string, 0, len(s.b.tables))
+	for t := range s.b.tables {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// HasTable reports whether the schema has the table.
+func (s Schema) HasTable(table string) bool {
+	_, ok := s.table(table)
+	return ok
+}
+
+// Columns returns the columns of a table in order, or nil if the schema has
+// no such table.
+func (s Schema) Columns(table string) []string {
+	cols, _ := s.table(table)
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// HasColumn reports whether the schema's table has the column.
+func (s Schema) HasColumn(table, column string) bool {
+	_, ok := s.column(table, column)
+	return ok
+}
+
+// ColumnType returns the declared type of a column ("VARCHAR(500)",
+// "TEXT", ...), or "" if the schema has no such column.
+func (s Schema) ColumnType(table, column string) string {
+	c, _ := s.column(table, column)
+	return c.Type
+}
+
+// ColumnLength returns the length a column declares, n in VARCHAR(n) (or
+// CHAR(n)), or 0 for a column without one (TEXT, INTEGER, ...) or a missing
+// column.
+func (s Schema) ColumnLength(table, column string) int {
+	c, _ := s.column(table, column)
+	t := strings.ToUpper(c.Type)
+	open, closing := strings.IndexByte(t, '('), strings.IndexByte(t, ')')
+	if !strings.Contains(t, "CHAR") || open < 0 || closing < open {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(t[open+1 : closing]))
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// Knows reports whether revision is one of the schema's alembic revisions
+// (its head or an older one): its MLflow releases can upgrade a database at
+// that revision to their own schema.
+func (s Schema) Knows(revision string) bool {
+	return s.b != nil && slices.Contains(s.b.chain, revision)
+}
+
+func (s Schema) table(name string) ([]schemafp.Column, bool) {
+	if s.b == nil {
+		return nil, false
+	}
+	cols, ok := s.b.tables[name]
+	return cols, ok
+}
+
+func (s Schema) column(table, column string) (schemafp.Column, bool) {
+	cols, _ := s.table(table)
+	for _, c := range cols {
+		if c.Name == column {
+			return c, true
+		}
+	}
+	return schemafp.Column{}, false
+}
+
+// supportedRange describes the supported releases in a few words.
+func supportedRange() string {
+	v := Versions()
+	return fmt.Sprintf("MLflow %s to %s, %d releases with %d schemas", v[0], v[len(v)-1], len(v), len(bundles))
+}
 
 // Revision returns the alembic head revision of a supported MLflow version.
 func Revision(version string) (string, error) {
@@ -221,36 +384,43 @@ func insertDefaultExperiment(ctx context.Context, tx *sql.Tx, b *bundle, locatio
 type RevisionError struct {
 	// Revision is the revision found in alembic_version.
 	Revision string
-	// UpgradeWith lists the supported MLflow versions whose
-	// `mlflow db upgrade` knows Revision (it is older than their head); it is
-	// empty for a revision unknown to every supported version, typically one
-	// written by a newer MLflow.
+	// UpgradeWith lists the schemas' recorded versions (see [Schema])
+	// whose `mlflow db upgrade` knows Revision (it is older than their
+	// head), oldest first; it is empty for a revision unknown to every
+	// supported version, typically one written by a newer MLflow.
 	UpgradeWith []string
 }
 
 func (e *RevisionError) Error() string {
 	if len(e.UpgradeWith) > 0 {
-		return fmt.Sprintf("MLflow database schema is at alembic revision %s, an older schema "+
-			"that mlrun does not write to; back up the database, then run "+
-			"'mlflow db upgrade <database_uri>' with MLflow %s to bring it to a supported revision",
-			e.Revision, strings.Join(e.UpgradeWith, " or "))
-	}
-	var heads []string
-	for _, b := range bundles {
-		heads = append(heads, b.revision+" (MLflow "+b.version+")")
+		return fmt.Sprintf("MLflow database schema is at alembic revision %s, an intermediate "+
+			"revision that is the head of no MLflow release (an interrupted migration, or a "+
+			"partial downgrade); mlrun does not write to it: back up the database, then run "+
+			"'mlflow db upgrade <database_uri>' with MLflow %s", e.Revision, upgradeHint(e.UpgradeWith))
 	}
 	return fmt.Sprintf("MLflow database schema is at alembic revision %s, which this version "+
 		"of mlrun does not know (it supports %s); the database was probably written by a "+
 		"newer MLflow: upgrade mlrun, or use a database created or upgraded "+
 		"('mlflow db upgrade <database_uri>') with a supported MLflow release",
-		e.Revision, strings.Join(heads, ", "))
+		e.Revision, supportedRange())
+}
+
+// upgradeHint names the oldest release of the first schema that knows a
+// revision, and the newest supported one.
+func upgradeHint(versions []string) string {
+	if len(versions) == 1 {
+		return versions[0]
+	}
+	return versions[0] + " (or any later release up to " + versions[len(versions)-1] + ")"
 }
 
 // Is reports whether target is ErrUnsupportedRevision.
 func (e *RevisionError) Is(target error) bool { return target == ErrUnsupportedRevision }
 
 // Detect reads the alembic revision of an existing MLflow database and maps it
-// to the supported MLflow version whose schema it has. It only reads.
+// to the supported schema it has: version is the schema's recorded release,
+// the newest with that head (see [ForRevision] for all of them). It only
+// reads.
 //
 // Errors: ErrNotMLflow (wrapping the driver error, if any) for a file that is
 // not SQLite, is corrupt, is empty, has no alembic_version table, or has not
@@ -327,4 +497,55 @@ func Detect(ctx context.Context, db *sql.DB) (version, revision string, err erro
 		}
 	}
 	return "", rev, e
+}
+
+// MismatchError reports a database whose schema is newer than the MLflow
+// release asked for: that release does not know its head revision and cannot
+// open it. It matches ErrVersionMismatch with errors.Is.
+type MismatchError struct {
+	// Requested is the release asked for.
+	Requested string
+	// Found is the schema the database has.
+	Found Schema
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("the database has the schema of MLflow %s (alembic head %s), newer than "+
+		"MLflow %s, which cannot open it (\"Can't locate revision\"); mlrun does not downgrade "+
+		"databases: open it without asking for a version, or read it with MLflow %s",
+		releaseList(e.Found.Releases), e.Found.Revision, e.Requested, releaseList(e.Found.Releases))
+}
+
+// Is reports whether target is ErrVersionMismatch.
+func (e *MismatchError) Is(target error) bool { return target == ErrVersionMismatch }
+
+// releaseList names releases compactly: "3.15.0, 3.15.1 or 3.15.2", or
+// "2.8.0 to 2.12.2 (16 releases)".
+func releaseList(rs []string) string {
+	switch {
+	case len(rs) == 0:
+		return "(none)"
+	case len(rs) == 1:
+		return rs[0]
+	case len(rs) <= 4:
+		return strings.Join(rs[:len(rs)-1], ", ") + " or " + rs[len(rs)-1]
+	}
+	return fmt.Sprintf("%s to %s (%d releases)", rs[0], rs[len(rs)-1], len(rs))
+}
+
+// CheckVersion reports whether a database with schema found may be used by
+// MLflow release requested: nil if it is that release's schema, or an older
+// one (which that release upgrades in place when it opens the database,
+// while mlrun keeps writing it as it is); a *MismatchError if it is newer
+// (its head unknown to requested); ErrUnsupportedVersion for an unsupported
+// release.
+func CheckVersion(found Schema, requested string) error {
+	want, err := Lookup(requested)
+	if err != nil {
+		return err
+	}
+	if want.Knows(found.Revision) {
+		return nil
+	}
+	return &MismatchError{Requested: requested, Found: found}
 }

@@ -13,26 +13,201 @@ import (
 )
 
 func TestVersions(t *testing.T) {
-	want := []string{"2.22.5", "3.17.2"}
-	if got := Versions(); !slices.Equal(got, want) {
-		t.Fatalf("Versions() = %v, want %v", got, want)
+	vs := Versions()
+	if len(vs) != 98 || vs[0] != "2.0.0" || vs[len(vs)-1] != "3.18.0" {
+		t.Fatalf("Versions() = %d releases %s..%s, want the 98 from 2.0.0 to 3.18.0", len(vs), vs[0], vs[len(vs)-1])
 	}
-	if Latest() != "3.17.2" {
+	if Latest() != "3.17.2" || !slices.Contains(vs, Latest()) {
 		t.Fatalf("Latest() = %q", Latest())
 	}
-	for v, rev := range map[string]string{"2.22.5": "0584bdc529eb", "3.17.2": "dc11669786a5"} {
+	for v, rev := range map[string]string{"2.0.0": "97727af70f4d", "2.9.2": "acf3f17fdcc7", "2.22.5": "0584bdc529eb",
+		"3.0.1": "bda7b8c39065", "3.1.0": "6953534de441", "3.15.0": "6f8d9c3b2a1e", "3.17.2": "dc11669786a5",
+		"3.18.0": "f4a9b2c7d1e6"} {
 		got, err := Revision(v)
 		if err != nil || got != rev {
 			t.Errorf("Revision(%s) = %q, %v; want %s", v, got, err, rev)
 		}
 	}
-	if _, err := Revision("2.21.0"); !errors.Is(err, ErrUnsupportedVersion) {
-		t.Errorf("Revision(2.21.0) error = %v, want ErrUnsupportedVersion", err)
-	}
-	for _, b := range bundles {
-		if !slices.Contains(bundles[len(bundles)-1].chain, b.revision) {
-			t.Errorf("head %s of %s is not in the newest chain", b.revision, b.version)
+	for _, v := range []string{"1.30.1", "2.22.3", "3.19.0", "x"} {
+		if _, err := Revision(v); !errors.Is(err, ErrUnsupportedVersion) {
+			t.Errorf("Revision(%s) error = %v, want ErrUnsupportedVersion", v, err)
 		}
+	}
+}
+
+// TestSchemas checks the grouping of releases by head: every release of
+// sql/releases.tsv belongs to exactly one schema, recorded from its newest
+// release, whose revision chain ends with the head.
+func TestSchemas(t *testing.T) {
+	scs := Schemas()
+	if len(scs) != 26 {
+		t.Errorf("%d schemas, want 26", len(scs))
+	}
+	seen := map[string]string{}
+	for _, sc := range scs {
+		if sc.Releases[len(sc.Releases)-1] != sc.Version {
+			t.Errorf("schema %s recorded from %s, not its newest release (%v)", sc.Revision, sc.Version, sc.Releases)
+		}
+		if !sc.Knows(sc.Revision) || sc.RecordedWith == "" {
+			t.Errorf("schema %s: Knows(head) = false or RecordedWith %q", sc.Version, sc.RecordedWith)
+		}
+		for _, r := range sc.Releases {
+			if prev, ok := seen[r]; ok {
+				t.Errorf("release %s in schemas %s and %s", r, prev, sc.Version)
+			}
+			seen[r] = sc.Version
+			if got, _ := Lookup(r); got.Revision != sc.Revision {
+				t.Errorf("Lookup(%s) = %s, want %s", r, got.Revision, sc.Revision)
+			}
+		}
+		if got, ok := ForRevision(sc.Revision); !ok || got.Version != sc.Version {
+			t.Errorf("ForRevision(%s) = %v, %v", sc.Revision, got.Version, ok)
+		}
+	}
+	for _, line := range strings.Split(embeddedReleases(t), "\n") {
+		if f := strings.Split(line, "\t"); len(f) == 3 && seen[f[0]] == "" {
+			t.Errorf("release %s (head %s) has no schema", f[0], f[1])
+		}
+	}
+	if len(seen) != len(Versions()) {
+		t.Errorf("%d releases in schemas, Versions() has %d", len(seen), len(Versions()))
+	}
+	// 3.0.1 was released after 3.1.0 with a newer head.
+	if a, b := mustLookup(t, "3.0.1"), mustLookup(t, "3.1.0"); a.Knows(b.Revision) != true || b.Knows(a.Revision) {
+		t.Errorf("3.0.1 knows 3.1.0's head: %v; 3.1.0 knows 3.0.1's: %v", a.Knows(b.Revision), b.Knows(a.Revision))
+	}
+}
+
+func mustLookup(t *testing.T, v string) Schema {
+	t.Helper()
+	sc, err := Lookup(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// TestSchemaDescription checks every schema's tables, columns and types
+// against those of the database Create makes from it, as SQLite reports
+// them (sqlite_master, PRAGMA table_info).
+func TestSchemaDescription(t *testing.T) {
+	for _, sc := range Schemas() {
+		t.Run(sc.Version, func(t *testing.T) {
+			path, _ := goCreate(t, sc.Version, "/tmp/x")
+			db := openDB(t, path)
+			var tables []string
+			rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var n string
+				if err := rows.Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				tables = append(tables, n)
+			}
+			rows.Close()
+			if !slices.Equal(sc.Tables(), tables) {
+				t.Fatalf("Tables() = %v\nsqlite_master: %v", sc.Tables(), tables)
+			}
+			for _, table := range tables {
+				rows, err := db.Query("SELECT name, type FROM pragma_table_xinfo(?)", table)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var names []string
+				for rows.Next() {
+					var n, typ string
+					if err := rows.Scan(&n, &typ); err != nil {
+						t.Fatal(err)
+					}
+					names = append(names, n)
+					if got := sc.ColumnType(table, n); got != typ {
+						t.Errorf("%s.%s: ColumnType %q, table_info %q", table, n, got, typ)
+					}
+				}
+				rows.Close()
+				if got := sc.Columns(table); !slices.Equal(got, names) {
+					t.Errorf("Columns(%s) = %v, table_xinfo %v", table, got, names)
+				}
+			}
+		})
+	}
+}
+
+// TestSchemaFeatures pins the schema facts sqlstore depends on, release by
+// release (the MLflow migrations that introduced them).
+func TestSchemaFeatures(t *testing.T) {
+	for _, tc := range []struct {
+		version                                     string
+		aliases, inputs, storage, logged, workspace bool
+		paramLen, tagLen, expTagLen                 int
+	}{
+		{"2.0.0", false, false, false, false, false, 500, 5000, 5000},
+		{"2.3.0", true, false, false, false, false, 500, 5000, 5000},
+		{"2.4.0", true, true, false, false, false, 500, 5000, 5000},
+		{"2.7.1", true, true, false, false, false, 500, 5000, 5000},
+		{"2.8.0", true, true, true, false, false, 8000, 5000, 5000},
+		{"2.16.2", true, true, true, false, false, 8000, 5000, 5000},
+		{"2.17.0", true, true, true, false, false, 8000, 8000, 5000},
+		{"2.22.5", true, true, true, false, false, 8000, 8000, 5000},
+		{"3.0.0", true, true, true, true, false, 8000, 8000, 5000},
+		{"3.9.0", true, true, true, true, false, 8000, 8000, 5000},
+		{"3.10.0", true, true, true, true, true, 8000, 8000, 5000},
+		{"3.15.2", true, true, true, true, true, 8000, 8000, 5000},
+		{"3.16.0", true, true, true, true, true, 8000, 8000, 0},
+		{"3.18.0", true, true, true, true, true, 8000, 8000, 0},
+	} {
+		sc := mustLookup(t, tc.version)
+		got := []any{sc.HasTable("registered_model_aliases"), sc.HasTable("inputs") && sc.HasTable("datasets"),
+			sc.HasColumn("model_versions", "storage_location"), sc.HasTable("logged_models"),
+			sc.HasColumn("experiments", "workspace"), sc.ColumnLength("params", "value"),
+			sc.ColumnLength("tags", "value"), sc.ColumnLength("experiment_tags", "value")}
+		want := []any{tc.aliases, tc.inputs, tc.storage, tc.logged, tc.workspace, tc.paramLen, tc.tagLen, tc.expTagLen}
+		if !slices.Equal(got, want) {
+			t.Errorf("MLflow %s: aliases, inputs, storage_location, logged models, workspace, lengths = %v, want %v",
+				tc.version, got, want)
+		}
+	}
+}
+
+// TestCheckVersion: a database of the release's schema or an older one may
+// be used as that release (which upgrades older ones itself); a newer one
+// is a *MismatchError naming both.
+func TestCheckVersion(t *testing.T) {
+	for _, tc := range []struct {
+		db, requested string
+		ok            bool
+	}{
+		{"3.15.0", "3.15.2", true},
+		{"2.0.0", "3.17.2", true},
+		{"2.22.5", "3.1.0", true},
+		{"3.17.2", "2.22.5", false},
+		{"3.18.0", "3.17.2", false},
+		{"3.0.1", "3.1.0", false}, // 3.0.1's head came after 3.1.0's
+		{"3.1.0", "3.0.1", true},
+	} {
+		err := CheckVersion(mustLookup(t, tc.db), tc.requested)
+		if tc.ok {
+			if err != nil {
+				t.Errorf("CheckVersion(%s, %s) = %v", tc.db, tc.requested, err)
+			}
+			continue
+		}
+		var me *MismatchError
+		if !errors.Is(err, ErrVersionMismatch) || !errors.As(err, &me) || me.Requested != tc.requested {
+			t.Fatalf("CheckVersion(%s, %s) = %v, want a MismatchError", tc.db, tc.requested, err)
+		}
+		rev, _ := Revision(tc.db)
+		for _, s := range []string{tc.db, tc.requested, rev, "newer"} {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("error %q does not name %q", err, s)
+			}
+		}
+	}
+	if err := CheckVersion(mustLookup(t, "3.17.2"), "9.9.9"); !errors.Is(err, ErrUnsupportedVersion) {
+		t.Errorf("CheckVersion(..., 9.9.9) = %v", err)
 	}
 }
 
@@ -40,7 +215,8 @@ func TestVersions(t *testing.T) {
 // Create made is byte-identical to the embedded text taken from MLflow's
 // sqlite_master, and that nothing else was created.
 func TestCreateVerbatim(t *testing.T) {
-	for _, version := range Versions() {
+	for _, sc := range Schemas() {
+		version := sc.Version
 		t.Run(version, func(t *testing.T) {
 			b, _ := lookup(version)
 			path, _ := goCreate(t, version, "/tmp/x")
@@ -80,7 +256,7 @@ func TestCreateSeedRows(t *testing.T) {
 	for _, tc := range []struct {
 		version   string
 		workspace bool
-	}{{"2.22.5", false}, {"3.17.2", true}} {
+	}{{"2.0.0", false}, {"2.22.5", false}, {"3.9.0", false}, {"3.10.0", true}, {"3.17.2", true}, {"3.18.0", true}} {
 		t.Run(tc.version, func(t *testing.T) {
 			path, _ := goCreate(t, tc.version, "s3://b/root/")
 			db := openDB(t, path)
@@ -110,8 +286,8 @@ func TestCreateSeedRows(t *testing.T) {
 				}
 			}
 			v, rev, err := Detect(ctx, db)
-			want, _ := Revision(tc.version)
-			if err != nil || v != tc.version || rev != want {
+			want := mustLookup(t, tc.version)
+			if err != nil || v != want.Version || rev != want.Revision {
 				t.Errorf("Detect = %q, %q, %v", v, rev, err)
 			}
 		})
@@ -147,7 +323,7 @@ func TestCreateErrors(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, filepath.Join(t.TempDir(), "x.db"))
 	if err := Create(ctx, db, "9.9.9", ""); !errors.Is(err, ErrUnsupportedVersion) ||
-		!strings.Contains(err.Error(), "2.22.5, 3.17.2") {
+		!strings.Contains(err.Error(), "MLflow 2.0.0 to 3.18.0") {
 		t.Errorf("unsupported version: %v", err)
 	}
 	if err := Create(ctx, db, Latest(), "file://remote-host/share"); err == nil {
@@ -226,13 +402,13 @@ func TestDetect(t *testing.T) {
 	}{
 		{name: "fake revision", path: withRevision("fake.db", "ffffffffffff"),
 			wantErr: ErrUnsupportedRevision, rev: "ffffffffffff",
-			msg: []string{"ffffffffffff", "upgrade mlrun", "mlflow db upgrade", "dc11669786a5 (MLflow 3.17.2)"}},
-		{name: "older revision", path: withRevision("old.db", "451aebb31d03"),
+			msg: []string{"ffffffffffff", "upgrade mlrun", "mlflow db upgrade", "newer MLflow", "MLflow 2.0.0 to 3.18.0"}},
+		{name: "revision of 1.x", path: withRevision("old.db", "451aebb31d03"),
 			wantErr: ErrUnsupportedRevision, rev: "451aebb31d03",
-			msg: []string{"451aebb31d03", "older schema", "mlflow db upgrade", "MLflow 2.22.5 or 3.17.2"}},
-		{name: "3.x revision between heads", path: withRevision("mid.db", "bf29a5ff90ea"),
-			wantErr: ErrUnsupportedRevision, rev: "bf29a5ff90ea",
-			msg: []string{"with MLflow 3.17.2 to"}},
+			msg: []string{"451aebb31d03", "intermediate", "mlflow db upgrade", "MLflow 2.2.2 (or any later release up to 3.18.0)"}},
+		{name: "3.x revision between heads", path: withRevision("mid.db", "400f98739977"),
+			wantErr: ErrUnsupportedRevision, rev: "400f98739977",
+			msg: []string{"with MLflow 3.1.0 (or any later"}},
 		{name: "not MLflow", path: exec("plain.db", "CREATE TABLE t (a)", "INSERT INTO t VALUES (1)"),
 			wantErr: ErrNotMLflow, msg: []string{"no alembic_version table (tables: t)"}},
 		{name: "MLflow tables without alembic_version",
@@ -276,16 +452,18 @@ func TestDetect(t *testing.T) {
 }
 
 // TestDetectMLflowDB checks Detect on databases the real MLflow releases
-// created.
+// created by a client with no artifact root (TestSchemaIdentity checks it
+// on the stores' databases of every installed release).
 func TestDetectMLflowDB(t *testing.T) {
-	for _, version := range Versions() {
+	for _, version := range pinnedVersions() {
 		t.Run(version, func(t *testing.T) {
 			dir := t.TempDir()
 			p := filepath.Join(dir, "mlflow.db")
-			res, _ := mlflowCreate(t, version, dir, p, testArtifactRoot, "store")
+			res, _ := mlflowCreate(t, version, dir, p, "", "client")
 			v, rev, err := Detect(context.Background(), openDB(t, p))
-			if err != nil || v != version || rev != res.Head {
-				t.Fatalf("Detect = %q, %q, %v; want %s, %s", v, rev, err, version, res.Head)
+			sc := mustLookup(t, version)
+			if err != nil || v != sc.Version || rev != res.Head {
+				t.Fatalf("Detect = %q, %q, %v; want %s, %s", v, rev, err, sc.Version, res.Head)
 			}
 		})
 	}
@@ -293,7 +471,8 @@ func TestDetectMLflowDB(t *testing.T) {
 
 // BenchmarkCreate measures Create on a new database file per iteration.
 func BenchmarkCreate(b *testing.B) {
-	for _, version := range Versions() {
+	for _, sc := range Schemas() {
+		version := sc.Version
 		b.Run(version, func(b *testing.B) {
 			dir := b.TempDir()
 			for i := 0; b.Loop(); i++ {

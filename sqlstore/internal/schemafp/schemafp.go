@@ -377,3 +377,79 @@ func collapseSpace(s string) string {
 	}
 	return b.String()
 }
+
+// Column is a column of a CREATE TABLE statement.
+type Column struct {
+	Name string // unquoted
+	Type string // declared type as written, e.g. "VARCHAR(256)"; "" if none
+}
+
+// Columns returns the columns of a CREATE TABLE statement (as SQLite keeps
+// it in sqlite_master, columns added by ALTER TABLE included), in order, or
+// nil for another statement.
+func Columns(createTable string) []Column {
+	s := collapseSpace(createTable)
+	if !strings.HasPrefix(strings.ToUpper(s), "CREATE TABLE") {
+		return nil
+	}
+	open := indexOutsideQuotes(s, '(')
+	if open < 0 {
+		return nil
+	}
+	closing := matchingParen(s, open)
+	if closing < 0 {
+		return nil
+	}
+	var out []Column
+	for _, item := range splitTopLevel(s[open+1 : closing]) {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		first, _, _ := strings.Cut(item, " ")
+		first, _, _ = strings.Cut(first, "(")
+		switch strings.ToUpper(first) {
+		case "CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN":
+			continue
+		}
+		end := quoteEnd(item, 0)
+		for end > 0 && end < len(item) && item[end] == item[0] && item[0] != '[' {
+			end = quoteEnd(item, end) // a doubled quote inside the name
+		}
+		if end == 0 {
+			end = strings.IndexByte(item, ' ')
+			if end < 0 {
+				end = len(item)
+			}
+		}
+		name := item[:end]
+		if len(name) >= 2 && strings.ContainsRune(`"'`+"`", rune(name[0])) {
+			name = strings.ReplaceAll(name[1:len(name)-1], name[:1]+name[:1], name[:1])
+		} else if len(name) >= 2 && name[0] == '[' {
+			name = name[1 : len(name)-1]
+		}
+		// The type is every word up to the first constraint keyword; a
+		// parenthesised size belongs to it.
+		var typ []string
+		rest := strings.TrimSpace(item[end:])
+	words:
+		for rest != "" {
+			w, tail, _ := strings.Cut(rest, " ")
+			if p := strings.IndexByte(w, '('); p >= 0 {
+				// "VARCHAR(256)" or "NUMERIC(10," + " 2)": up to the closing paren.
+				if c := matchingParen(rest, p); c >= 0 {
+					w, tail = rest[:c+1], rest[c+1:]
+				}
+			}
+			switch strings.ToUpper(strings.TrimRight(w, ",")) {
+			case "NOT", "NULL", "DEFAULT", "PRIMARY", "UNIQUE", "CHECK", "REFERENCES", "COLLATE",
+				"CONSTRAINT", "GENERATED", "AS":
+				break words
+			}
+			typ = append(typ, w)
+			rest = strings.TrimSpace(tail)
+		}
+		out = append(out, Column{Name: name, Type: strings.Join(typ, " ")})
+	}
+	return out
+}

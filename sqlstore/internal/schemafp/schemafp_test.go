@@ -73,3 +73,35 @@ func TestFingerprint(t *testing.T) {
 		t.Error("column type ignored")
 	}
 }
+
+func TestColumns(t *testing.T) {
+	got := Columns("CREATE TABLE \"t\" (\n\t\"key\" VARCHAR(250) NOT NULL, \n\tvalue NUMERIC(10, 2) DEFAULT 0, x, " +
+		"`odd ``name` TEXT COLLATE NOCASE, [br] BIGINT, CONSTRAINT pk PRIMARY KEY (\"key\"), CHECK (x > 0), a INTEGER)")
+	want := []Column{{"key", "VARCHAR(250)"}, {"value", "NUMERIC(10, 2)"}, {"x", ""}, {"odd `name", "TEXT"},
+		{"br", "BIGINT"}, {"a", "INTEGER"}}
+	if len(got) != len(want) {
+		t.Fatalf("Columns = %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("column %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+	if Columns("CREATE INDEX i ON t (a)") != nil {
+		t.Error("Columns of an index is not nil")
+	}
+}
+
+// FuzzColumns: Columns never panics, and returns no more columns than the
+// statement has top-level items.
+func FuzzColumns(f *testing.F) {
+	f.Add("CREATE TABLE t (a INTEGER, b VARCHAR(5) NOT NULL, PRIMARY KEY (a))")
+	f.Add("CREATE TABLE \"x\"\"y\" ([a b] TEXT, 'c' , \"d\" DOUBLE PRECISION GENERATED ALWAYS AS (1))")
+	f.Add("CREATE TABLE t (")
+	f.Fuzz(func(t *testing.T, s string) {
+		cols := Columns(s)
+		if len(cols) > strings.Count(s, ",")+1 {
+			t.Errorf("%d columns from %q", len(cols), s)
+		}
+	})
+}
