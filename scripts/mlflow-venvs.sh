@@ -50,10 +50,21 @@ for v in "${versions[@]}"; do
 		"$python" -m venv "$venv" >&2 || die "$v: '$python -m venv $venv' failed"
 	fi
 	logfile="$cache/install-$v.log"
-	log "$v: pip install mlflow==$v -c $constraints (log: $logfile)"
-	if ! "$venv/bin/python" -m pip install --disable-pip-version-check "mlflow==$v" -c "$constraints" >"$logfile" 2>&1; then
+	# Extra packages the tests need are installed when the constraints pin
+	# them: psycopg2-binary, the PostgreSQL driver of the REST backend's
+	# `mlflow server` (reststore's tests run 3.x on PostgreSQL).
+	extras=()
+	if grep -q '^psycopg2-binary==' "$constraints"; then
+		extras+=(psycopg2-binary)
+	fi
+	log "$v: pip install mlflow==$v ${extras[*]} -c $constraints (log: $logfile)"
+	if ! "$venv/bin/python" -m pip install --disable-pip-version-check "mlflow==$v" "${extras[@]}" -c "$constraints" >"$logfile" 2>&1; then
 		tail -n 20 "$logfile" >&2
 		die "$v: 'pip install mlflow==$v' failed; see $logfile"
+	fi
+	if ((${#extras[@]})); then
+		"$venv/bin/python" -c 'import psycopg2' 2>>"$logfile" ||
+			die "$v: psycopg2 does not import after install; see $logfile"
 	fi
 	got=$("$venv/bin/python" -c 'import mlflow; print(mlflow.__version__)' 2>>"$logfile") ||
 		die "$v: mlflow does not import after install; see $logfile"
