@@ -181,8 +181,8 @@ func (p *Proxy) List(ctx context.Context, dir string) ([]FileInfo, error) {
 	}
 	var out struct {
 		Files []struct {
-			Path     string      `json:"path"`
-			IsDir    bool        `json:"is_dir"`
+			Path     string          `json:"path"`
+			IsDir    bool            `json:"is_dir"`
 			FileSize json.RawMessage `json:"file_size"`
 		} `json:"files"`
 	}
