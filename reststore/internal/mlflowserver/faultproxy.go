@@ -14,10 +14,10 @@ type Fault int
 
 // Faults.
 const (
-	Pass          Fault = iota // relay both ways
-	Delay                      // wait, then relay
-	DropAtOnce                 // close before reading the request: nothing reached the server
-	DropResponse               // relay the request, then close when the answer starts: the server processed it
+	Pass         Fault = iota // relay both ways
+	Delay                     // wait, then relay
+	DropAtOnce                // close before reading the request: nothing reached the server
+	DropResponse              // relay the request, then close when the answer starts: the server processed it
 	numFaults
 )
 
