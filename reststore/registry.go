@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -497,6 +498,25 @@ func (s *Store) GetModelVersionByAlias(ctx context.Context, name, alias string) 
 	}
 	if err := store.ValidateAlias(alias); err != nil {
 		return nil, err
+	}
+	if strings.EqualFold(alias, "latest") {
+		// MLflow 2's server refuses the reserved alias; resolve it here,
+		// as MLflow's client resolves models:/name@latest: the highest
+		// version, which is the latest of some stage.
+		vs, err := s.GetLatestVersions(ctx, name, nil)
+		if err != nil {
+			return nil, err
+		}
+		if len(vs) == 0 {
+			return nil, store.NotFoundf("Registered model '%s' has no versions.", name)
+		}
+		best := vs[0]
+		for _, v := range vs[1:] {
+			if v.Version > best.Version {
+				best = v
+			}
+		}
+		return best, nil
 	}
 	return s.versionResponse(ctx, "GET", "registered-models/alias", true, url.Values{"name": {name}, "alias": {alias}})
 }

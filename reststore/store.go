@@ -127,6 +127,10 @@ func mapError(err error) error {
 	case "INVALID_STATE":
 		kind = store.ErrInvalidState
 	}
+	if strings.HasPrefix(he.Message, "Registered model alias ") && strings.HasSuffix(he.Message, " not found.") {
+		// MLflow 3 reports an alias that points nowhere as INVALID_PARAMETER_VALUE.
+		kind = store.ErrNotFound
+	}
 	return &Error{Kind: kind, HTTP: he}
 }
 
