@@ -76,7 +76,7 @@ func same(a, b float64) bool {
 // fields.
 func TestShiftToken(t *testing.T) {
 	got, ok := shiftToken("eyJvZmZzZXQiOiAxMH0=", -1) // {"offset": 10}
-	if !ok || got != "eyJvZmZzZXQiOjl9" {           // {"offset":9}
+	if !ok || got != "eyJvZmZzZXQiOjl9" {             // {"offset":9}
 		t.Errorf("shiftToken = %q, %v", got, ok)
 	}
 	if _, ok := shiftToken("not base64!", -1); ok {
