@@ -140,29 +140,9 @@ func (s *Store) lmResponse(ctx context.Context, method, path string, policy mlfl
 // CreateLoggedModel creates a logged model (POST logged-models; not
 // retried once it may have been processed).
 func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedModelRequest) (*store.LoggedModel, error) {
-	expID := cmp.Or(req.ExperimentID, store.DefaultExperimentID)
-	if err := store.ValidateExperimentID(expID); err != nil {
+	expID, err := store.ValidateCreateLoggedModel(req)
+	if err != nil {
 		return nil, err
-	}
-	if req.Name != "" {
-		if err := store.ValidateLoggedModelName(req.Name); err != nil {
-			return nil, err
-		}
-	}
-	if req.SourceRunID != "" {
-		if err := store.ValidateRunID(req.SourceRunID); err != nil {
-			return nil, err
-		}
-	}
-	for _, p := range req.Params {
-		if err := store.ValidateParam(p); err != nil {
-			return nil, err
-		}
-	}
-	for _, t := range req.Tags {
-		if err := store.ValidateTag(t); err != nil {
-			return nil, err
-		}
 	}
 	if err := s.enterLM(); err != nil {
 		return nil, err

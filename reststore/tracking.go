@@ -228,19 +228,8 @@ func (s *Store) GetRun(ctx context.Context, runID string) (*store.Run, error) {
 // UpdateRun changes a run's status, end time or name (POST runs/update;
 // setting the same values again changes nothing, so it is retried).
 func (s *Store) UpdateRun(ctx context.Context, runID string, u store.RunUpdate) (*store.RunInfo, error) {
-	if err := store.ValidateRunID(runID); err != nil {
+	if err := store.ValidateRunUpdate(runID, u); err != nil {
 		return nil, err
-	}
-	if u.Status != 0 && !u.Status.Valid() {
-		return nil, store.Invalidf("Invalid run status %d", int(u.Status))
-	}
-	if u.RunName != "" {
-		if err := store.ValidateRunName(u.RunName); err != nil {
-			return nil, err
-		}
-	}
-	if u.EndTime != nil && *u.EndTime < 0 {
-		return nil, store.Invalidf("Invalid value %d for parameter 'end_time' supplied.", *u.EndTime)
 	}
 	in := struct {
 		RunID   string `json:"run_id"`
