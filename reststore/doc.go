@@ -60,7 +60,9 @@
 //     restore, runs/delete-tag, registered-models/create, rename and
 //     delete, model-versions/create and delete, logged-models create,
 //     delete, delete-tag and params. Their error is returned; the caller
-//     can look the entity up.
+//     can look the entity up. They are sent on a new connection each, so
+//     that a pooled connection the server closed while idle cannot make a
+//     request that never arrived look possibly processed.
 //
 // # Differences from mlrun's local backends
 //

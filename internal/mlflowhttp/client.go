@@ -85,9 +85,16 @@ var ErrRetriesExhausted = errors.New("retries exhausted")
 
 // Client sends requests to one MLflow server. It is safe for concurrent use.
 type Client struct {
-	base    *url.URL
-	cfg     Config
-	http    *http.Client
+	base *url.URL
+	cfg  Config
+	http *http.Client
+	// fresh sends NotIdempotent requests, each on a new connection: on a
+	// pooled connection the server may have closed while idle, a request
+	// can be written and then fail with nothing read, which looks like a
+	// request the server may have processed; on a new connection that
+	// cannot happen, so a failure is then either before sending (retried)
+	// or truly ambiguous (returned).
+	fresh *http.Client
 	agent   string
 	auth    string // the Authorization header, "" for none
 	sleep   func(ctx context.Context, d time.Duration) error
@@ -113,7 +120,12 @@ func New(baseURL string, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{base: base, cfg: cfg, agent: cfg.UserAgent, sleep: sleepCtx,
-		http: &http.Client{Transport: rt}}
+		http: &http.Client{Transport: rt}, fresh: &http.Client{Transport: rt}}
+	if t, ok := rt.(*http.Transport); ok {
+		ft := t.Clone()
+		ft.DisableKeepAlives = true
+		c.fresh.Transport = ft
+	}
 	if c.agent == "" {
 		c.agent = DefaultUserAgent
 	}
@@ -135,7 +147,10 @@ func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
 func (c *Client) Stats() (attempts, retries int64) { return c.sent.Load(), c.retries.Load() }
 
 // CloseIdleConnections closes the pooled connections.
-func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+func (c *Client) CloseIdleConnections() {
+	c.http.CloseIdleConnections()
+	c.fresh.CloseIdleConnections()
+}
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
@@ -302,7 +317,11 @@ func (c *Client) attempt(ctx context.Context, req Request, target string, stream
 		hreq.Header.Set("Authorization", c.auth)
 	}
 	c.sent.Add(1)
-	resp, err := c.http.Do(hreq)
+	hc := c.http
+	if req.Idempotency == NotIdempotent {
+		hc = c.fresh
+	}
+	resp, err := hc.Do(hreq)
 	if err != nil {
 		expired := timedOut()
 		cancel()

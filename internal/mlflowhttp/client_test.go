@@ -368,3 +368,34 @@ func mustPKCS8(t *testing.T, key any) []byte {
 	}
 	return b
 }
+
+// TestCreatesOnFreshConnections: a create is sent on a new connection,
+// never on a pooled one the server may have closed while idle (which
+// would make a request that never arrived look possibly processed).
+func TestCreatesOnFreshConnections(t *testing.T) {
+	var mu sync.Mutex
+	conns := map[string]int{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		conns[r.RemoteAddr]++
+		mu.Unlock()
+		io.WriteString(w, "{}")
+	}))
+	srv.Start()
+	defer srv.Close()
+	c := newClient(t, srv.URL, Config{})
+	for range 3 {
+		if _, err := c.Do(ctx, Request{Method: "GET", Path: "/get"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if _, err := c.Do(ctx, Request{Method: "POST", Path: "/create", Body: []byte("{}"), Idempotency: NotIdempotent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The reads share one pooled connection; each create has its own.
+	if len(conns) != 4 {
+		t.Errorf("connections %v, want 1 shared by the reads and 3 for the creates", conns)
+	}
+}
