@@ -94,7 +94,7 @@ type Client struct {
 	// request the server may have processed; on a new connection that
 	// cannot happen, so a failure is then either before sending (retried)
 	// or truly ambiguous (returned).
-	fresh *http.Client
+	fresh   *http.Client
 	agent   string
 	auth    string // the Authorization header, "" for none
 	sleep   func(ctx context.Context, d time.Duration) error
