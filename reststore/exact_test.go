@@ -3,9 +3,11 @@ package reststore_test
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mlrun-go/mlrun/reststore"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -84,6 +86,47 @@ func TestNoLoggedModelsOnMLflow2(t *testing.T) {
 			_, err := s.CreateLoggedModel(ctx, store.CreateLoggedModelRequest{Name: "m"})
 			if !errors.Is(err, store.ErrInvalidState) {
 				t.Errorf("CreateLoggedModel on MLflow 2: %v, want ErrInvalidState", err)
+			}
+		})
+	}
+}
+
+// TestHistoryPaging reads a history in pages of 7 points, following the
+// server's page tokens (MLflow 3; MLflow 2 answers everything at once),
+// and gets the same points as in one page.
+func TestHistoryPaging(t *testing.T) {
+	for _, v := range versions() {
+		t.Run(v, func(t *testing.T) {
+			s := openFresh(t, v)
+			defer s.Close()
+			r, err := s.CreateRun(ctx, store.CreateRunRequest{ExperimentID: "0", RunName: "paged"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logged []store.Metric
+			for i := range 50 {
+				logged = append(logged, store.Metric{Key: "m", Value: float64(i), Timestamp: int64(i), Step: int64(i % 3)})
+			}
+			if err := s.LogBatch(ctx, r.Info.RunID, logged, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			whole, err := s.GetMetricHistory(ctx, r.Info.RunID, "m")
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, _ := s.HTTPClient().Stats()
+			restore := reststore.SetHistoryPageSize(7)
+			paged, err := s.GetMetricHistory(ctx, r.Info.RunID, "m")
+			restore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, _ := s.HTTPClient().Stats()
+			if len(whole) != 50 || !slices.Equal(paged, whole) {
+				t.Errorf("paged history (%d points) differs from the whole (%d)", len(paged), len(whole))
+			}
+			if !strings.HasPrefix(v, "2.") && after-before != 8 {
+				t.Errorf("%d requests for 50 points in pages of 7, want 8", after-before)
 			}
 		})
 	}

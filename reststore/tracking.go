@@ -2,9 +2,12 @@ package reststore
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strconv"
+	"strings"
 
+	"github.com/mlrun-go/mlrun/internal/mlflowhttp"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -306,7 +309,33 @@ func (s *Store) logBatch(ctx context.Context, id string, metrics []jsonMetric, p
 		Params  []kv         `json:"params,omitempty"`
 		Tags    []kv         `json:"tags,omitempty"`
 	}{id, metrics, params, tags}
-	return s.post(ctx, "runs/log-batch", idem, in, nil)
+	for attempt := 1; ; attempt++ {
+		err := s.post(ctx, "runs/log-batch", idem, in, nil)
+		if err == nil || len(params) == 0 || !isParamRace(err) || attempt == paramRaceRetries {
+			return err
+		}
+	}
+}
+
+// paramRaceRetries bounds how often a LogBatch that lost a param race is
+// sent again.
+const paramRaceRetries = 4
+
+// isParamRace reports whether a log-batch failed because another request
+// inserted one of its params at the same moment: MLflow's SQL store looks
+// for existing params and then inserts the new ones, and on PostgreSQL two
+// concurrent batches logging the same param both insert it, so one fails
+// on the params primary key (BAD_REQUEST with the IntegrityError). No row
+// of that batch was written (params go first); sent again, it finds the
+// param logged, which is accepted with the same value and refused with
+// "Changing param values is not allowed" with another.
+func isParamRace(err error) bool {
+	var he *mlflowhttp.Error
+	if !errors.As(err, &he) {
+		return false
+	}
+	m := he.Message
+	return strings.Contains(m, `unique constraint "param_pk"`) || strings.Contains(m, "UNIQUE constraint failed: params.")
 }
 
 // DeleteTag removes a run tag (POST runs/delete-tag). Not retried once it
@@ -357,6 +386,9 @@ func (s *Store) LogInputs(ctx context.Context, id string, inputs []store.Dataset
 // as MLflow's client does.
 const HistoryPageSize = 25000
 
+// historyPageSize is HistoryPageSize, smaller in tests.
+var historyPageSize = HistoryPageSize
+
 // GetMetricHistory returns every point of a metric (GET
 // metrics/get-history, following page tokens). MLflow 3's server returns
 // the points ordered by (timestamp, step, value), not in logging order.
@@ -370,7 +402,7 @@ func (s *Store) GetMetricHistory(ctx context.Context, id, key string) ([]store.M
 	out := []store.Metric{}
 	token := ""
 	for {
-		q := url.Values{"run_id": {id}, "metric_key": {key}, "max_results": {strconv.Itoa(HistoryPageSize)}}
+		q := url.Values{"run_id": {id}, "metric_key": {key}, "max_results": {strconv.Itoa(historyPageSize)}}
 		if token != "" {
 			q.Set("page_token", token)
 		}
