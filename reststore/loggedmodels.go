@@ -3,6 +3,7 @@ package reststore
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -86,34 +87,45 @@ type lmSupport struct {
 }
 
 // HasLoggedModels reports whether the server is MLflow 3 or later (GET
-// /version), asked once; if the server cannot be asked, it reports true
-// and the calls themselves fail.
+// /version), asked once. If the server cannot be asked (within 30 s), it
+// reports true, MLflow 3's default, and asks again next time.
 func (s *Store) HasLoggedModels() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	has, err := s.hasLoggedModels(ctx)
+	return has || err != nil
+}
+
+func (s *Store) hasLoggedModels(ctx context.Context) (bool, error) {
 	s.lmMu.Lock()
 	defer s.lmMu.Unlock()
 	if s.lm.known {
-		return s.lm.has
+		return s.lm.has, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	resp, err := s.http.Do(ctx, mlflowhttp.Request{Method: http.MethodGet, Path: "/version"})
 	if err != nil {
-		return true
+		return false, fmt.Errorf("ask the MLflow server at %s for its version: %w", s.URI(), err)
 	}
 	v := strings.TrimSpace(string(resp.Body))
 	major, err := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
 	if err != nil {
-		return true
+		return false, fmt.Errorf("the MLflow server at %s answered GET /version with %q", s.URI(), v)
 	}
 	s.lm = lmSupport{known: true, has: major >= 3}
-	return s.lm.has
+	return s.lm.has, nil
 }
 
-func (s *Store) enterLM() error {
+// enterLM checks that the store is open and the server has logged models,
+// asking it (under ctx) the first time.
+func (s *Store) enterLM(ctx context.Context) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	if !s.HasLoggedModels() {
+	has, err := s.hasLoggedModels(ctx)
+	if err != nil {
+		return err
+	}
+	if !has {
 		return store.InvalidStatef("the MLflow server at %s has no logged models (MLflow 2); they need MLflow 3", s.URI())
 	}
 	return nil
@@ -144,7 +156,7 @@ func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedMod
 	if err != nil {
 		return nil, err
 	}
-	if err := s.enterLM(); err != nil {
+	if err := s.enterLM(ctx); err != nil {
 		return nil, err
 	}
 	in := struct {
@@ -163,7 +175,7 @@ func (s *Store) GetLoggedModel(ctx context.Context, id string) (*store.LoggedMod
 	if err := store.ValidateLoggedModelID(id); err != nil {
 		return nil, err
 	}
-	if err := s.enterLM(); err != nil {
+	if err := s.enterLM(ctx); err != nil {
 		return nil, err
 	}
 	return s.lmResponse(ctx, http.MethodGet, lmPath(id), idem, nil)
@@ -178,7 +190,7 @@ func (s *Store) FinalizeLoggedModel(ctx context.Context, id string, status store
 	if !ok || status == store.LoggedModelUnspecified {
 		return nil, store.Invalidf("Unknown model status: %d", int(status))
 	}
-	if err := s.enterLM(); err != nil {
+	if err := s.enterLM(ctx); err != nil {
 		return nil, err
 	}
 	// MLflow's server finalizes a deleted model too; the store contract
@@ -203,7 +215,7 @@ func (s *Store) SetLoggedModelTags(ctx context.Context, id string, tags []store.
 			return err
 		}
 	}
-	if err := s.enterLM(); err != nil {
+	if err := s.enterLM(ctx); err != nil {
 		return err
 	}
 	// MLflow's server tags a deleted model too; the store contract says
@@ -227,7 +239,7 @@ func (s *Store) DeleteLoggedModelTag(ctx context.Context, id, key string) error 
 	if err := store.ValidateTag(store.Tag{Key: key}); err != nil {
 		return err
 	}
-	if err := s.enterLM(); err != nil {
+	if err := s.enterLM(ctx); err != nil {
 		return err
 	}
 	return s.call(ctx, http.MethodDelete, lmPath(id, "tags", key), notIdem, struct{}{}, nil)
@@ -245,7 +257,7 @@ func (s *Store) LogLoggedModelParams(ctx context.Context, id string, params []st
 			return err
 		}
 	}
-	if err := s.enterLM(); err != nil {
+	if err := s.enterLM(ctx); err != nil {
 		return err
 	}
 	in := struct {
@@ -268,7 +280,7 @@ func (s *Store) LogLoggedModelMetrics(ctx context.Context, id string, metrics []
 			return err
 		}
 	}
-	if err := s.enterLM(); err != nil {
+	if err := s.enterLM(ctx); err != nil {
 		return err
 	}
 	var runs []string
@@ -296,7 +308,7 @@ func (s *Store) DeleteLoggedModel(ctx context.Context, id string) error {
 	if err := store.ValidateLoggedModelID(id); err != nil {
 		return err
 	}
-	if err := s.enterLM(); err != nil {
+	if err := s.enterLM(ctx); err != nil {
 		return err
 	}
 	// MLflow's server deletes a deleted model again without complaint.
@@ -308,7 +320,7 @@ func (s *Store) DeleteLoggedModel(ctx context.Context, id string) error {
 
 // SearchLoggedModels searches models (POST logged-models/search).
 func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
-	if err := s.enterLM(); err != nil {
+	if err := s.enterLM(ctx); err != nil {
 		return nil, err
 	}
 	if q.MaxResults < 0 {
@@ -371,7 +383,7 @@ func (s *Store) LogOutputs(ctx context.Context, id string, outputs []store.Logge
 	if err := store.ValidateOutputs(id, outputs); err != nil {
 		return err
 	}
-	if err := s.enterLM(); err != nil {
+	if err := s.enterLM(ctx); err != nil {
 		return err
 	}
 	if len(outputs) == 0 {
@@ -411,7 +423,7 @@ func (s *Store) GetRunOutputs(ctx context.Context, id string) ([]store.LoggedMod
 	if err := store.ValidateRunID(id); err != nil {
 		return nil, err
 	}
-	if err := s.enterLM(); err != nil {
+	if err := s.enterLM(ctx); err != nil {
 		return nil, err
 	}
 	var out struct {
