@@ -38,6 +38,7 @@ type shared struct {
 	once sync.Once
 	srv  *mlflowserver.Server
 	pg   *mlflowserver.Postgres
+	dir  string // the database file and artifacts
 	err  error
 	took time.Duration
 }
@@ -56,6 +57,9 @@ func TestMain(m *testing.M) {
 		}
 		if sh.pg != nil {
 			sh.pg.Stop()
+		}
+		if sh.dir != "" {
+			os.RemoveAll(sh.dir)
 		}
 		if sh.took > 0 && testing.Verbose() {
 			fmt.Fprintf(os.Stderr, "reststore: MLflow %s server started in %v\n", v, sh.took.Round(time.Millisecond))
@@ -86,7 +90,7 @@ func sharedServer(t testing.TB, version string) *mlflowserver.Server {
 	sharedMu.Unlock()
 	sh.once.Do(func() {
 		start := time.Now()
-		sh.srv, sh.pg, sh.err = startServer(bin, version, t.TempDir)
+		sh.srv, sh.pg, sh.dir, sh.err = startServer(bin, version)
 		sh.took = time.Since(start)
 	})
 	if sh.err != nil {
@@ -95,28 +99,34 @@ func sharedServer(t testing.TB, version string) *mlflowserver.Server {
 	return sh.srv
 }
 
-// startServer starts an MLflow server of version with its own database:
-// PostgreSQL and the artifact proxy for MLflow 3, SQLite for MLflow 2.
-func startServer(bin, version string, tempDir func() string) (*mlflowserver.Server, *mlflowserver.Postgres, error) {
-	dir, err := os.MkdirTemp("", "mlrun-rest-")
-	if err != nil {
-		return nil, nil, err
+// startServer starts an MLflow server of version with its own database,
+// in a new directory it returns: PostgreSQL and the artifact proxy for
+// MLflow 3, SQLite for MLflow 2.
+func startServer(bin, version string) (_ *mlflowserver.Server, _ *mlflowserver.Postgres, dir string, err error) {
+	if dir, err = os.MkdirTemp("", "mlrun-rest-"); err != nil {
+		return nil, nil, "", err
 	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+			dir = ""
+		}
+	}()
 	cfg := mlflowserver.Config{MLflow: bin, ArtifactsDir: filepath.Join(dir, "artifacts")}
 	if err := os.MkdirAll(cfg.ArtifactsDir, 0o755); err != nil {
-		return nil, nil, err
+		return nil, nil, dir, err
 	}
 	var pg *mlflowserver.Postgres
 	if usesPostgres(version) {
 		if err := checkPsycopg(bin); err != nil {
-			return nil, nil, err
+			return nil, nil, dir, err
 		}
 		if pg, err = mlflowserver.StartPostgres(ctx); err != nil {
-			return nil, nil, err
+			return nil, nil, dir, err
 		}
 		if err := pg.CreateDatabase(ctx, "mlflow"); err != nil {
 			pg.Stop()
-			return nil, nil, err
+			return nil, nil, dir, err
 		}
 		cfg.Backend = mlflowserver.PostgresDB{PG: pg, Name: "mlflow"}
 		cfg.ServeArtifacts = true
@@ -128,9 +138,9 @@ func startServer(bin, version string, tempDir func() string) (*mlflowserver.Serv
 		if pg != nil {
 			pg.Stop()
 		}
-		return nil, nil, err
+		return nil, nil, dir, err
 	}
-	return srv, pg, nil
+	return srv, pg, dir, nil
 }
 
 // checkPsycopg fails clearly when the venv lacks the PostgreSQL driver
