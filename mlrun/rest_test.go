@@ -81,3 +81,12 @@ func TestOpenREST(t *testing.T) {
 		t.Errorf("requests %q", paths)
 	}
 }
+
+// TestOpenRESTArtifactRoot: an MLflow server decides its runs' artifact
+// root, so WithArtifactRoot is refused for an http URI.
+func TestOpenRESTArtifactRoot(t *testing.T) {
+	_, err := mlrun.Open(context.Background(), mlrun.WithTrackingURI("http://127.0.0.1:1"), mlrun.WithArtifactRoot(t.TempDir()))
+	if !errors.Is(err, store.ErrInvalidParameter) {
+		t.Errorf("Open(http, WithArtifactRoot) = %v, want ErrInvalidParameter", err)
+	}
+}

@@ -51,6 +51,23 @@ func hasMlrunsData(dir string) bool {
 	return false
 }
 
+// isLocalURI reports whether uri names a local path: a plain path (a
+// one-letter scheme is a Windows drive) or a file: URI.
+func isLocalURI(uri string) bool {
+	scheme, _, hasScheme := uriScheme(uri)
+	return !hasScheme || strings.EqualFold(scheme, "file")
+}
+
+// uriScheme splits uri at its scheme's colon; hasScheme is false for a
+// plain path (a one-letter "scheme" is a Windows drive).
+func uriScheme(uri string) (scheme, rest string, hasScheme bool) {
+	scheme, rest, hasScheme = strings.Cut(uri, ":")
+	if !hasScheme || len(scheme) == 1 || strings.ContainsAny(scheme, `/\.`) {
+		return "", uri, false
+	}
+	return scheme, rest, true
+}
+
 func isDigits(s string) bool {
 	if s == "" {
 		return false
@@ -83,9 +100,8 @@ func ParseTrackingURI(uri string) (Backend, string, error) {
 	case "databricks", "databricks-uc", "uc":
 		return "", "", store.Invalidf("tracking URI %q: Databricks is not supported by mlrun; use an http(s):// MLflow server, a file: path or a sqlite: URI", uri)
 	}
-	scheme, rest, hasScheme := strings.Cut(uri, ":")
-	if !hasScheme || len(scheme) == 1 || strings.ContainsAny(scheme, `/\.`) {
-		// A plain path (a one-letter "scheme" is a Windows drive).
+	scheme, rest, hasScheme := uriScheme(uri)
+	if !hasScheme {
 		return BackendFile, uri, nil
 	}
 	base, _, _ := strings.Cut(strings.ToLower(scheme), "+") // postgresql+psycopg2
@@ -123,21 +139,27 @@ func ParseTrackingURI(uri string) (Backend, string, error) {
 	}
 }
 
-func openStore(ctx context.Context, uri, mlflowVersion string) (store.Store, error) {
+func openStore(ctx context.Context, uri string, cfg config) (store.Store, error) {
 	backend, path, err := ParseTrackingURI(uri)
 	if err != nil {
 		return nil, err
 	}
 	switch backend {
 	case BackendFile:
+		if cfg.artifactRoot != "" {
+			return nil, store.Invalidf("mlrun: WithArtifactRoot applies to SQLite stores; a file store (%s) keeps artifacts inside its mlruns directory, as MLflow's FileStore does", uri)
+		}
 		s, err := fsstore.Open(ctx, path, nil)
 		if err != nil {
 			return nil, fmt.Errorf("open file store %s: %w", path, err)
 		}
 		return s, nil
 	case BackendSQLite:
-		return openSQLite(ctx, path, mlflowVersion)
+		return openSQLite(ctx, path, cfg.models.mlflowVersion, sqliteArtifactRoot(cfg))
 	case BackendREST:
+		if cfg.artifactRoot != "" {
+			return nil, store.Invalidf("mlrun: WithArtifactRoot applies to SQLite stores; an MLflow server (%s) gives runs the artifact root it was started with", uri)
+		}
 		return reststore.Open(ctx, path, nil)
 	}
 	return nil, store.Invalidf("tracking URI %q: unsupported backend", uri)
