@@ -9,6 +9,8 @@ import (
 
 	"github.com/mlrun-go/mlrun/fsstore"
 	"github.com/mlrun-go/mlrun/internal/fileuri"
+	"github.com/mlrun-go/mlrun/internal/mlflowhttp"
+	"github.com/mlrun-go/mlrun/reststore"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -85,16 +87,25 @@ type Backend string
 const (
 	BackendFile   Backend = "file"
 	BackendSQLite Backend = "sqlite"
+	BackendREST   Backend = "rest" // an MLflow tracking server, http(s)://
 )
 
-// ParseTrackingURI returns the backend a tracking URI selects and the local
-// path of the store: the mlruns directory or the SQLite file.
+// ParseTrackingURI returns the backend a tracking URI selects and the
+// store's location: the mlruns directory or the SQLite file, or the
+// server URI for http(s). Databricks and the SQL servers MLflow reaches
+// through SQLAlchemy are not supported and give an error (MLflow reads a
+// bare "databricks" as the Databricks workspace, never as a directory).
 func ParseTrackingURI(uri string) (Backend, string, error) {
+	switch strings.ToLower(uri) {
+	case "databricks", "databricks-uc", "uc":
+		return "", "", store.Invalidf("tracking URI %q: Databricks is not supported by mlrun; use an http(s):// MLflow server, a file: path or a sqlite: URI", uri)
+	}
 	scheme, rest, hasScheme := uriScheme(uri)
 	if !hasScheme {
 		return BackendFile, uri, nil
 	}
-	switch strings.ToLower(scheme) {
+	base, _, _ := strings.Cut(strings.ToLower(scheme), "+") // postgresql+psycopg2
+	switch base {
 	case "file":
 		p, err := fileuri.ToPath(uri)
 		if err != nil {
@@ -114,8 +125,15 @@ func ParseTrackingURI(uri string) (Backend, string, error) {
 			return "", "", store.Invalidf("invalid SQLite tracking URI %q: an in-memory database cannot be shared with MLflow", uri)
 		}
 		return BackendSQLite, p, nil
-	case "http", "https", "databricks", "databricks-uc", "uc", "postgresql", "mysql", "mssql":
-		return "", "", store.Invalidf("tracking URI %q: the %s backend is not supported by mlrun; use a file: path or a sqlite: URI", uri, scheme)
+	case "http", "https":
+		if _, err := mlflowhttp.ParseBaseURL(uri); err != nil {
+			return "", "", store.Invalidf("%v", err)
+		}
+		return BackendREST, uri, nil
+	case "databricks", "databricks-uc", "uc":
+		return "", "", store.Invalidf("tracking URI %q: Databricks is not supported by mlrun; use an http(s):// MLflow server, a file: path or a sqlite: URI", uri)
+	case "postgresql", "mysql", "mssql":
+		return "", "", store.Invalidf("tracking URI %q: mlrun does not open %s databases itself; run `mlflow server --backend-store-uri %s` and use its http(s):// URI", uri, scheme, uri)
 	default:
 		return "", "", store.Invalidf("tracking URI %q: unknown scheme %q", uri, scheme)
 	}
@@ -138,6 +156,11 @@ func openStore(ctx context.Context, uri string, cfg config) (store.Store, error)
 		return s, nil
 	case BackendSQLite:
 		return openSQLite(ctx, path, cfg.models.mlflowVersion, sqliteArtifactRoot(cfg))
+	case BackendREST:
+		if cfg.artifactRoot != "" {
+			return nil, store.Invalidf("mlrun: WithArtifactRoot applies to SQLite stores; an MLflow server (%s) gives runs the artifact root it was started with", uri)
+		}
+		return reststore.Open(ctx, path, nil)
 	}
 	return nil, store.Invalidf("tracking URI %q: unsupported backend", uri)
 }

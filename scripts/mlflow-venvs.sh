@@ -83,6 +83,10 @@ install() {
 	got=$("$venv/bin/python" -c 'import mlflow; print(mlflow.__version__)' 2>>"$logfile") ||
 		die "$v: mlflow does not import after install; see $logfile"
 	[[ $got == "$v" ]] || die "$v: installed mlflow reports version '$got'"
+	if [[ " $* " == *" psycopg2-binary "* ]]; then
+		"$venv/bin/python" -c 'import psycopg2' 2>>"$logfile" ||
+			die "$v: psycopg2 does not import after install; see $logfile"
+	fi
 	if [[ $1 == mlflow==* ]]; then
 		# The harness needs the CLI (server, migrate-filestore) and, for the
 		# fixtures, pandas (log_table) and Pillow (log_image); all come with mlflow.
@@ -99,7 +103,14 @@ install() {
 
 pids=()
 for v in "${versions[@]}"; do
-	install "$v" "mlflow==$v" &
+	# Extra packages the tests need are installed when the constraints pin
+	# them: psycopg2-binary, the PostgreSQL driver of the REST backend's
+	# `mlflow server` (reststore's tests run 3.x on PostgreSQL).
+	reqs=("mlflow==$v")
+	if grep -q '^psycopg2-binary==' "$repo/compat/constraints-$v.txt" 2>/dev/null; then
+		reqs+=(psycopg2-binary)
+	fi
+	install "$v" "${reqs[@]}" &
 	pids+=($!)
 done
 for v in "${extras[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check mlrun has, from a fresh clone: installs what the tests
 # need (staticcheck; the pinned MLflow versions in virtualenvs cached outside
-# the repo), then gofmt, go vet, staticcheck and go test -race with the
+# the repo, with psycopg2 for 3.x; Debian's postgresql for reststore's
+# servers), then gofmt, go vet, staticcheck and go test -race with the
 # MLflow compatibility tests required (they fail, never skip, when MLflow is
 # missing).
 #
@@ -19,6 +20,17 @@ step "MLflow virtualenvs (cached in $MLRUN_CACHE_DIR)"
 venvs=$(scripts/mlflow-venvs.sh)
 eval "$venvs"
 export MLRUN_REQUIRE_MLFLOW=1
+
+step "PostgreSQL server binaries (reststore runs mlflow server 3.x on a throwaway cluster)"
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && ! command -v initdb >/dev/null; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		apt-get update -qq >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+	else
+		echo "PostgreSQL is missing: install Debian's postgresql package (as root: apt-get install -y postgresql)" >&2
+		exit 1
+	fi
+fi
 
 step "staticcheck $STATICCHECK_VERSION"
 gobin="$MLRUN_CACHE_DIR/gobin-$STATICCHECK_VERSION"

@@ -83,7 +83,11 @@ func testCreateExperimentInvalid(t *testing.T, s store.Store) {
 		}
 	}
 	// 500 characters (not bytes) is fine.
-	name := strings.Repeat("é", store.MaxExperimentNameLength)
+	limit := store.MaxExperimentNameLength
+	if l := options(s).ExperimentNameLimit; l > 0 && l < limit {
+		limit = l
+	}
+	name := strings.Repeat("é", limit)
 	id := createExperiment(t, s, name)
 	if got := getExperiment(t, s, id).Name; got != name {
 		t.Errorf("500-character name came back as %d characters", len([]rune(got)))

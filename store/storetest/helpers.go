@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -97,8 +98,16 @@ func formatMetrics(ms []store.Metric) string {
 	return "[" + b.String() + "]"
 }
 
-func wantHistory(t *testing.T, got, want []store.Metric) {
+// wantHistory checks a history read from s against the points logged, in
+// logging order (or sorted, if s's Options say the backend sorts).
+func wantHistory(t *testing.T, s store.Store, got, want []store.Metric) {
 	t.Helper()
+	if options(s).SortedHistory {
+		want = slices.Clone(want)
+		slices.SortStableFunc(want, func(a, b store.Metric) int {
+			return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(a.Step, b.Step), cmp.Compare(a.Value, b.Value))
+		})
+	}
 	if !slices.EqualFunc(got, want, sameMetric) {
 		t.Fatalf("history = %s\nwant %s", formatMetrics(got), formatMetrics(want))
 	}

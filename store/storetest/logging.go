@@ -22,7 +22,7 @@ func testLogMetrics(t *testing.T, s store.Store) {
 	}
 	logBatch(t, s, r.Info.RunID, logged, nil, nil)
 	sem := semantics(s)
-	wantHistory(t, history(t, s, r.Info.RunID, "values"), sem.History(logged))
+	wantHistory(t, s, history(t, s, r.Info.RunID, "values"), sem.History(logged))
 
 	// Several keys, nested keys and negative steps in one batch.
 	batch := []store.Metric{
@@ -33,8 +33,8 @@ func testLogMetrics(t *testing.T, s store.Store) {
 		{Key: "a.b-c d:e", Value: 7, Timestamp: 0, Step: 0},
 	}
 	logBatch(t, s, r.Info.RunID, batch, nil, nil)
-	wantHistory(t, history(t, s, r.Info.RunID, "loss"), []store.Metric{batch[0], batch[2]})
-	wantHistory(t, history(t, s, r.Info.RunID, "train/acc"), []store.Metric{batch[1], batch[3]})
+	wantHistory(t, s, history(t, s, r.Info.RunID, "loss"), []store.Metric{batch[0], batch[2]})
+	wantHistory(t, s, history(t, s, r.Info.RunID, "train/acc"), []store.Metric{batch[1], batch[3]})
 	latestValues, _ := sem.Latest(logged)
 	wantRunData(t, getRun(t, s, r.Info.RunID),
 		[]store.Metric{latestValues, batch[2], batch[3], batch[4]}, map[string]string{}, nil)
@@ -105,7 +105,7 @@ func testGetMetricHistory(t *testing.T, s store.Store) {
 	for _, m := range want[20:] {
 		logBatch(t, s, r.Info.RunID, []store.Metric{m}, nil, nil)
 	}
-	wantHistory(t, history(t, s, r.Info.RunID, "h"), want)
+	wantHistory(t, s, history(t, s, r.Info.RunID, "h"), want)
 	// Duplicate points are all kept (file semantics) or kept once (SQL).
 	logBatch(t, s, r.Info.RunID, []store.Metric{want[0], want[0]}, nil, nil)
 	all := semantics(s).History(append(want, want[0], want[0]))
@@ -357,7 +357,7 @@ func testUnicode(t *testing.T, s store.Store) {
 	if e.ID != exp || e.Tags["チーム"] != "視覚 🚀" {
 		t.Errorf("experiment = %+v", e)
 	}
-	wantHistory(t, history(t, s, r.Info.RunID, "損失"), []store.Metric{{Key: "損失", Value: 0.25, Timestamp: 1, Step: 2}})
+	wantHistory(t, s, history(t, s, r.Info.RunID, "損失"), []store.Metric{{Key: "損失", Value: 0.25, Timestamp: 1, Step: 2}})
 	// YAML-special names survive the metadata round trip.
 	for _, name := range []string{"yes", "null", "0", "1e3", "2024-01-01", "~", "- x", "a: b", "#c", "'q'", " lead", "trail "} {
 		id := createExperiment(t, s, name)

@@ -32,6 +32,33 @@ type Options struct {
 	// Metrics is how the backend keeps metric values: store.FileMetrics
 	// (the default) or store.SQLMetrics.
 	Metrics store.MetricSemantics
+
+	// SortedHistory means GetMetricHistory returns a metric's points
+	// ordered by (timestamp, step, value) instead of in logging order, as
+	// MLflow's tracking server does (its SQL store orders the query).
+	SortedHistory bool
+
+	// NaNFilterAsZero means a metric filter compares a NaN latest value as
+	// 0, as MLflow 2's SQL store on SQLite does (it stores NaN as 0 with
+	// an is_nan flag, and its filters read only the 0).
+	NaNFilterAsZero bool
+
+	// ExperimentNameLimit, if set, is the longest experiment name in
+	// characters the backend stores, where it is below MLflow's 500: an
+	// MLflow server on PostgreSQL refuses names over 256 characters
+	// (experiments.name is VARCHAR(256), which SQLite does not enforce).
+	ExperimentNameLimit int
+
+	// ModelMetricsInRun means a logged model's metric point is also a
+	// metric of the run it names: MLflow's REST API logs model metrics
+	// with log-batch (model_id set), which records them on the run too.
+	ModelMetricsInRun bool
+
+	// StrictSQLTypes means the backend's database refuses to compare a
+	// column with a value of another type (PostgreSQL), where SQLite
+	// finds no match: a logged-model filter status = 'READY' (status is
+	// an integer column in MLflow's SQL store) is an error.
+	StrictSQLTypes bool
 }
 
 // Run runs the conformance suite against the backend that open creates,
@@ -60,11 +87,14 @@ type suiteStore struct {
 }
 
 // semantics returns the metric semantics the suite expects of s.
-func semantics(s store.Store) store.MetricSemantics {
+func semantics(s store.Store) store.MetricSemantics { return options(s).Metrics }
+
+// options returns the Options the suite runs s with.
+func options(s store.Store) Options {
 	if ss, ok := s.(*suiteStore); ok {
-		return ss.opts.Metrics
+		return ss.opts
 	}
-	return store.FileMetrics
+	return Options{}
 }
 
 // cases lists the suite's subtests; each gets a fresh store.
