@@ -12,7 +12,7 @@ func TestSchemaVersion(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", ""},
 		{"2.22.5", "2.22.5"},
-		{"3.18.0", "3.18.0"},    // an exact release is taken as asked
+		{"3.18.0", "3.18.0"},   // an exact release is taken as asked
 		{"3", schema.Latest()}, // a major means the newest tested release, not 3.18.0
 		{"2", "2.22.5"},
 		{"3.1", "3.1.4"}, // not 3.10.x or 3.15.x
