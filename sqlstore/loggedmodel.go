@@ -6,7 +6,7 @@ import (
 	"github.com/mlrun-go/mlrun/internal/pystr"
 	"strconv"
 
-	"github.com/mlrun-go/mlrun/sqlstore/internal/mlflowuri"
+	"github.com/mlrun-go/mlrun/internal/mlflowuri"
 	"github.com/mlrun-go/mlrun/store"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"modernc.org/sqlite"
 
-	"github.com/mlrun-go/mlrun/sqlstore/internal/mlflowuri"
+	"github.com/mlrun-go/mlrun/internal/mlflowuri"
 	"github.com/mlrun-go/mlrun/sqlstore/schema"
 	"github.com/mlrun-go/mlrun/store"
 )
