@@ -6,6 +6,7 @@ import (
 	"github.com/mlrun-go/mlrun/internal/pystr"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -243,8 +244,52 @@ func IsLoggedModelURI(uri string) (string, bool) {
 // ValidateLoggedModelName applies MLflow's _validate_logged_model_name:
 // non-empty, and none of / : . % " '.
 func ValidateLoggedModelName(name string) error {
+	if err := ValidateText("Model name", name); err != nil {
+		return err
+	}
 	if name == "" || strings.ContainsAny(name, `/:.%"'`) {
 		return Invalidf("Invalid model name (%s) provided. Model name must be a non-empty string and cannot contain the following characters: ('/', ':', '.', '%%', '\"', \"'\")", pystr.Repr(name))
+	}
+	return nil
+}
+
+// ValidateCreateLoggedModel checks a CreateLoggedModelRequest, but for its
+// experiment id, which each backend parses: the name (when set), the source
+// run id (when set), the model type, and every param and tag.
+func ValidateCreateLoggedModel(req CreateLoggedModelRequest) error {
+	if req.Name != "" {
+		if err := ValidateLoggedModelName(req.Name); err != nil {
+			return err
+		}
+	}
+	if req.SourceRunID != "" {
+		if err := ValidateRunID(req.SourceRunID); err != nil {
+			return err
+		}
+	}
+	if err := ValidateText("Model type", req.ModelType); err != nil {
+		return err
+	}
+	for _, p := range req.Params {
+		if err := ValidateParam(p); err != nil {
+			return err
+		}
+	}
+	for _, t := range req.Tags {
+		if err := ValidateTag(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateLoggedModelMetrics checks every point of a LogLoggedModelMetrics
+// call (see ValidateLoggedModelMetric).
+func ValidateLoggedModelMetrics(metrics []LoggedModelMetric) error {
+	for _, m := range metrics {
+		if err := ValidateLoggedModelMetric(m); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -261,6 +306,9 @@ func ValidateLoggedModelMetric(m LoggedModelMetric) error {
 		return Invalidf("logged model metric %q: dataset name and digest must be set together", m.Key)
 	}
 	for _, f := range []string{m.DatasetName, m.DatasetDigest} {
+		if !utf8.ValidString(f) {
+			return invalidText(fmt.Sprintf("logged model metric %q: dataset", m.Key), f)
+		}
 		if strings.ContainsAny(f, " \t\r\n") {
 			return Invalidf("logged model metric %q: dataset name and digest cannot contain whitespace in the file store", m.Key)
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"path"
 	"strings"
@@ -131,6 +132,26 @@ func validateName(field, name string) error {
 	return nil
 }
 
+// ValidateText checks that a free-text value (a description, a source, a
+// user id, a dataset field, ...) is valid UTF-8. Every string that reaches
+// a store goes through it or a check that includes it, before anything is
+// written: MLflow decodes every string it reads as UTF-8 (its SQL store
+// fails with "Could not decode to UTF-8 column", PyYAML on the file
+// store's meta.yaml), so one invalid byte makes the whole experiment, run
+// or model unreadable to it.
+func ValidateText(what, value string) error {
+	if !utf8.ValidString(value) {
+		return invalidText(what, value)
+	}
+	return nil
+}
+
+// invalidText is ValidateText's error, for callers that check
+// utf8.ValidString themselves to format what only on failure.
+func invalidText(what, value string) error {
+	return Invalidf("%s must be valid UTF-8, got %s", what, quoteJSON(value))
+}
+
 func checkLength(what string, limit int, value string) error {
 	if utf8.RuneCountInString(value) > limit {
 		return Invalidf("'%s' exceeds the maximum length of %d characters", what, limit)
@@ -163,7 +184,7 @@ func ValidateParam(p Param) error {
 		return err
 	}
 	if !utf8.ValidString(p.Value) {
-		return Invalidf("Param value for %q must be valid UTF-8", p.Key)
+		return invalidText(fmt.Sprintf("Param value for %q", p.Key), p.Value)
 	}
 	return checkLength("Param value", MaxParamValueLength, p.Value)
 }
@@ -177,9 +198,19 @@ func ValidateTag(t Tag) error {
 		return err
 	}
 	if !utf8.ValidString(t.Value) {
-		return Invalidf("Tag value for %q must be valid UTF-8", t.Key)
+		return invalidText(fmt.Sprintf("Tag value for %q", t.Key), t.Value)
 	}
 	return checkLength("value", MaxTagValueLength, t.Value)
+}
+
+// ValidateTags checks every tag of a run or logged model (see ValidateTag).
+func ValidateTags(tags []Tag) error {
+	for _, t := range tags {
+		if err := ValidateTag(t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ValidateExperimentTag checks an experiment tag's key and value length.
@@ -191,7 +222,7 @@ func ValidateExperimentTag(t Tag) error {
 		return err
 	}
 	if !utf8.ValidString(t.Value) {
-		return Invalidf("Tag value for %q must be valid UTF-8", t.Key)
+		return invalidText(fmt.Sprintf("Tag value for %q", t.Key), t.Value)
 	}
 	return checkLength("value", MaxExperimentTagValLength, t.Value)
 }
@@ -284,11 +315,34 @@ func ValidateExperimentID(id string) error {
 
 // ValidateRunName checks a run name's length (the SQL store's column size).
 func ValidateRunName(name string) error {
-	if !utf8.ValidString(name) {
-		return Invalidf("Run name must be valid UTF-8")
+	if err := ValidateText("Run name", name); err != nil {
+		return err
 	}
 	return checkLength("run_name", MaxRunNameLength, name)
 }
+
+// ValidateRunUpdate checks the arguments of UpdateRun: the run id, a
+// status that is set, a new name, and a non-negative end time.
+func ValidateRunUpdate(runID string, u RunUpdate) error {
+	if err := ValidateRunID(runID); err != nil {
+		return err
+	}
+	if u.Status != 0 && !u.Status.Valid() {
+		return Invalidf("Invalid run status %d", int(u.Status))
+	}
+	if u.RunName != "" {
+		if err := ValidateRunName(u.RunName); err != nil {
+			return err
+		}
+	}
+	if u.EndTime != nil && *u.EndTime < 0 {
+		return Invalidf("Invalid value %d for parameter 'end_time' supplied.", *u.EndTime)
+	}
+	return nil
+}
+
+// ValidateUserID checks the user id of a new run.
+func ValidateUserID(user string) error { return ValidateText("user_id", user) }
 
 // ValidateDatasetInput checks a dataset input against MLflow's limits.
 func ValidateDatasetInput(in DatasetInput) error {
@@ -316,7 +370,7 @@ func ValidateDatasetInput(in DatasetInput) error {
 		{"profile", MaxDatasetProfileLength, d.Profile},
 	} {
 		if !utf8.ValidString(c.v) {
-			return Invalidf("Dataset %s must be valid UTF-8", c.what)
+			return invalidText("Dataset "+c.what, c.v)
 		}
 		if err := checkLength("dataset "+c.what, c.limit, c.v); err != nil {
 			return err
@@ -325,14 +379,37 @@ func ValidateDatasetInput(in DatasetInput) error {
 	if d.SourceType == "" {
 		return Invalidf("Dataset source_type is required")
 	}
+	if err := ValidateText("Dataset source_type", d.SourceType); err != nil {
+		return err
+	}
 	for _, t := range in.Tags {
 		if t.Key == "" {
 			return Invalidf("Input tag key is required")
+		}
+		if err := ValidateText("Input tag key", t.Key); err != nil {
+			return err
+		}
+		if !utf8.ValidString(t.Value) {
+			return invalidText(fmt.Sprintf("Input tag value for %q", t.Key), t.Value)
 		}
 		if err := checkLength("input tag key", MaxInputTagKeyLength, t.Key); err != nil {
 			return err
 		}
 		if err := checkLength("input tag value", MaxInputTagValueLength, t.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateLogInputs checks the arguments of LogInputs: the run id and every
+// input (see ValidateDatasetInput), all before anything is written.
+func ValidateLogInputs(runID string, inputs []DatasetInput) error {
+	if err := ValidateRunID(runID); err != nil {
+		return err
+	}
+	for _, in := range inputs {
+		if err := ValidateDatasetInput(in); err != nil {
 			return err
 		}
 	}
