@@ -31,13 +31,8 @@ func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.Data
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
+	if err := store.ValidateLogInputs(runID, inputs); err != nil {
 		return err
-	}
-	for _, in := range inputs {
-		if err := store.ValidateDatasetInput(in); err != nil {
-			return err
-		}
 	}
 	type nameDigest struct{ name, digest string }
 	var uniq []store.DatasetInput

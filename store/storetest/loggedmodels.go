@@ -31,6 +31,9 @@ type LMStore interface {
 // SQL stores them) instead of the latest per key and dataset, a param
 // logged again fails instead of being overwritten, and status filters
 // compare the status integer instead of its name.
+//
+// With Options.State, requests the suite expects refused must also leave
+// the store unchanged.
 func RunLoggedModels(t *testing.T, open LMOpener, opts Options) {
 	t.Helper()
 	for _, tc := range lmCases {
@@ -57,6 +60,7 @@ var lmCases = []struct {
 	{"SearchPaging", testLMSearchPaging},
 	{"SearchInvalid", testLMSearchInvalid},
 	{"ConcurrentMetrics", testLMConcurrentMetrics},
+	{"InvalidUTF8", testLMInvalidUTF8},
 }
 
 func createLM(t *testing.T, s LMStore, req store.CreateLoggedModelRequest) *store.LoggedModel {

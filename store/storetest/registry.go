@@ -18,6 +18,13 @@ type RegistryOpener func(t *testing.T) store.Registry
 // by open. Every backend with a registry must pass it.
 func RunRegistry(t *testing.T, open RegistryOpener) {
 	t.Helper()
+	RunRegistryWith(t, open, Options{})
+}
+
+// RunRegistryWith is RunRegistry with Options (of which the registry suite
+// uses State).
+func RunRegistryWith(t *testing.T, open RegistryOpener, opts Options) {
+	t.Helper()
 	for _, tc := range registryCases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := open(t)
@@ -27,6 +34,13 @@ func RunRegistry(t *testing.T, open RegistryOpener) {
 			tc.fn(t, r)
 		})
 	}
+	t.Run("InvalidUTF8", func(t *testing.T) {
+		r := open(t)
+		if c, ok := r.(interface{ Close() error }); ok {
+			t.Cleanup(func() { _ = c.Close() })
+		}
+		testRegInvalidUTF8(t, r, opts)
+	})
 }
 
 var registryCases = []struct {

@@ -32,6 +32,13 @@ type Options struct {
 	// Metrics is how the backend keeps metric values: store.FileMetrics
 	// (the default) or store.SQLMetrics.
 	Metrics store.MetricSemantics
+
+	// State, if set, fingerprints everything the store under test holds
+	// (s is the store the opener returned): the suite compares it before
+	// and after each refused request, which must leave the store byte for
+	// byte (file store) or row for row (SQL store) as it was. Without it
+	// the suite checks what the store's reads return only.
+	State func(t *testing.T, s any) string
 }
 
 // Run runs the conformance suite against the backend that open creates,
@@ -59,6 +66,14 @@ type suiteStore struct {
 	opts Options
 }
 
+// optionsOf returns the Options the suite runs s with.
+func optionsOf(s store.Store) Options {
+	if ss, ok := s.(*suiteStore); ok {
+		return ss.opts
+	}
+	return Options{}
+}
+
 // semantics returns the metric semantics the suite expects of s.
 func semantics(s store.Store) store.MetricSemantics {
 	if ss, ok := s.(*suiteStore); ok {
@@ -76,6 +91,7 @@ var cases = []struct {
 	{"DefaultExperiment", testDefaultExperiment},
 	{"CreateGetExperiment", testCreateGetExperiment},
 	{"CreateExperimentInvalid", testCreateExperimentInvalid},
+	{"ArtifactLocations", testArtifactLocations},
 	{"DuplicateExperimentName", testDuplicateExperimentName},
 	{"ExperimentNotFound", testExperimentNotFound},
 	{"RenameExperiment", testRenameExperiment},
@@ -111,6 +127,7 @@ var cases = []struct {
 	{"EmptyBatch", testEmptyBatch},
 	{"LogInputs", testLogInputs},
 	{"Unicode", testUnicode},
+	{"InvalidUTF8", testInvalidUTF8},
 	{"ConcurrentLogging", testConcurrentLogging},
 
 	// Search.
@@ -120,6 +137,7 @@ var cases = []struct {
 	{"SearchRunsFilter", testSearchRunsFilter},
 	{"SearchExperimentsFilter", testSearchExperimentsFilter},
 
-	// Lifecycle.
+	// Lifecycle and contract.
 	{"Close", testClose},
+	{"NilContext", testNilContext},
 }
