@@ -432,11 +432,20 @@ func (s *Store) LogLoggedModelParams(ctx context.Context, modelID string, params
 // LogLoggedModelMetrics implements store.LoggedModels as MLflow's
 // _log_model_metrics (log_batch and log_metric with a model_id): one row
 // per point with the sanitized value, the run it names and that run's
-// experiment, no dataset uuid. A point equal to a stored one (same key,
-// timestamp, step, run, stored value and dataset) is dropped; one that
-// differs from a stored one only in value or dataset is
-// store.ErrInvalidParameter (the primary key). The runs must be active.
-// All points are written in one transaction or none.
+// experiment, no dataset uuid; a point equal to one stored or given before
+// is dropped, as MLflow's dedupe drops it. The runs must be active. All
+// points are written in one transaction or none.
+//
+// The table's primary key is (model, key, timestamp, step, run): it has no
+// room for two points of a key at the same timestamp and step of a run with
+// different values, which a run's own metrics allow (mlrun's LogModel, like
+// MLflow's log_model, copies a run's points at a step to its model). Where
+// MLflow's SQL store fails on such a pair (an IntegrityError, after which
+// log_model leaves a FAILED model), mlrun keeps the point MLflow's
+// latest-metric rule prefers: the larger stored value, or on equal values
+// the first logged (with its dataset). MLflow's file store keeps both
+// points and reads the same one as the model's metric (see
+// store.LoggedModels).
 func (s *Store) LogLoggedModelMetrics(ctx context.Context, modelID string, metrics []store.LoggedModelMetric) error {
 	return s.updateModel(ctx, "log logged model metrics", modelID, []error{store.ValidateLoggedModelMetrics(metrics)}, func(tx *sql.Tx, _ *store.LoggedModel) error {
 		runExp := map[string]int64{}
@@ -457,28 +466,18 @@ func (s *Store) LogLoggedModelMetrics(ctx context.Context, modelID string, metri
 	})
 }
 
-// insertModelMetric inserts one point, or checks that the row its primary
-// key names holds the same point.
+// insertModelMetric inserts one point; where the row its primary key names
+// exists, the point replaces it only if its stored value is larger (see
+// LogLoggedModelMetrics).
 func (s *Store) insertModelMetric(ctx context.Context, tx *sql.Tx, modelID string, expID int64, m store.LoggedModelMetric) error {
 	v, _ := sanitize(m.Value)
-	res, err := tx.ExecContext(ctx, "INSERT INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, "+
-		"experiment_id, run_id, dataset_uuid, dataset_name, dataset_digest) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING",
+	_, err := tx.ExecContext(ctx, "INSERT INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, "+
+		"experiment_id, run_id, dataset_uuid, dataset_name, dataset_digest) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "+
+		"ON CONFLICT (model_id, metric_name, metric_timestamp_ms, metric_step, run_id) DO UPDATE SET "+
+		"metric_value = excluded.metric_value, dataset_name = excluded.dataset_name, dataset_digest = excluded.dataset_digest "+
+		"WHERE excluded.metric_value > logged_model_metrics.metric_value",
 		modelID, m.Key, m.Timestamp, m.Step, v, expID, m.RunID, nullString(m.DatasetName), nullString(m.DatasetDigest))
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n > 0 {
-		return err
-	}
-	var same int
-	err = tx.QueryRowContext(ctx, "SELECT count(*) FROM logged_model_metrics WHERE model_id = ? AND metric_name = ? AND metric_timestamp_ms = ? "+
-		"AND metric_step = ? AND run_id = ? AND metric_value = ? AND dataset_name IS ? AND dataset_digest IS ?",
-		modelID, m.Key, m.Timestamp, m.Step, m.RunID, v, nullString(m.DatasetName), nullString(m.DatasetDigest)).Scan(&same)
-	if err != nil || same > 0 {
-		return err
-	}
-	return store.Invalidf("Metric '%s' of model '%s' was already logged at timestamp %d, step %d in run %s with another value or dataset.",
-		m.Key, modelID, m.Timestamp, m.Step, m.RunID)
+	return err
 }
 
 // LogOutputs implements store.LoggedModels as MLflow's log_outputs: one

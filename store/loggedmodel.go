@@ -39,7 +39,12 @@ type LoggedModels interface {
 	LogLoggedModelParams(ctx context.Context, modelID string, params []Param) error
 	// LogLoggedModelMetrics appends metric points to a model. Every point
 	// names the run it was logged in (RunID is required: MLflow's line
-	// format has no room for an empty one).
+	// format has no room for an empty one). A point logged again is not a
+	// second point. Two points of a key at the same timestamp and step of
+	// a run (which a run's own metrics allow, and which LogModel copies)
+	// are both accepted: the model's metric is then the larger value, on
+	// both backends (the SQL store keeps that one row; see
+	// sqlstore.Store.LogLoggedModelMetrics).
 	LogLoggedModelMetrics(ctx context.Context, modelID string, metrics []LoggedModelMetric) error
 	// DeleteLoggedModel marks a model deleted; it then reads as not found.
 	DeleteLoggedModel(ctx context.Context, modelID string) error

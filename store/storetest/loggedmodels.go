@@ -61,6 +61,7 @@ var lmCases = []struct {
 	{"SearchInvalid", testLMSearchInvalid},
 	{"ConcurrentMetrics", testLMConcurrentMetrics},
 	{"InvalidUTF8", testLMInvalidUTF8},
+	{"SameStepAndTime", testLMSameStepAndTime},
 }
 
 func createLM(t *testing.T, s LMStore, req store.CreateLoggedModelRequest) *store.LoggedModel {
@@ -443,5 +444,63 @@ func testLMConcurrentMetrics(t *testing.T, s LMStore, opts Options) {
 	}
 	if x, ok := got.Metric("loss"); !ok || x.Step != 24 || x.Timestamp != 7 {
 		t.Errorf("latest %+v", x)
+	}
+}
+
+// testLMSameStepAndTime copies to a model, as LogModel does, a run's points
+// at a step that include two values of one key at the same timestamp (which
+// a run's metrics allow, and MLflow's SQL store cannot hold for a model: its
+// primary key has no value): the copy succeeds on every backend, in either
+// order, and the model's metric is the larger value, as MLflow's file store
+// reads it; a smaller value logged later changes nothing, a larger one
+// replaces it.
+func testLMSameStepAndTime(t *testing.T, s LMStore, _ Options) {
+	run := createRun(t, s, store.DefaultExperimentID, "r", 0)
+	rid := run.Info.RunID
+	logBatch(t, s, rid, []store.Metric{
+		{Key: "loss", Value: 0.5, Timestamp: 10, Step: 1},
+		{Key: "loss", Value: 0.6, Timestamp: 10, Step: 1},
+		{Key: "loss", Value: 0.5, Timestamp: 10, Step: 1},
+		{Key: "acc", Value: 0.9, Timestamp: 10, Step: 1},
+	}, nil, nil)
+	var pts []store.LoggedModelMetric
+	for _, key := range []string{"acc", "loss"} {
+		for _, p := range history(t, s, rid, key) {
+			pts = append(pts, store.LoggedModelMetric{Key: p.Key, Value: p.Value, Timestamp: p.Timestamp, Step: p.Step, RunID: rid})
+		}
+	}
+	if len(pts) < 3 {
+		t.Fatalf("run history %+v: want both loss values", pts)
+	}
+	wantLoss := func(id string, want float64) {
+		t.Helper()
+		lm := getLM(t, s, id)
+		var losses []float64
+		for _, m := range lm.Metrics {
+			if m.Key == "loss" {
+				losses = append(losses, m.Value)
+			}
+		}
+		if len(losses) != 1 || losses[0] != want {
+			t.Errorf("model loss points %v, want [%v] (metrics %s)", losses, want, formatLMMetrics(lm.Metrics))
+		}
+		if m, ok := lm.Metric("acc"); !ok || m.Value != 0.9 {
+			t.Errorf("model acc = %+v, %v", m, ok)
+		}
+	}
+	for _, order := range []string{"logged", "reversed"} {
+		lm := createLM(t, s, store.CreateLoggedModelRequest{Name: order, SourceRunID: rid})
+		if order == "reversed" {
+			slices.Reverse(pts)
+		}
+		must(t, s.LogLoggedModelMetrics(ctx, lm.ModelID, pts), "LogLoggedModelMetrics, "+order)
+		wantLoss(lm.ModelID, 0.6)
+		must(t, s.LogLoggedModelMetrics(ctx, lm.ModelID, []store.LoggedModelMetric{{Key: "loss", Value: 0.4, Timestamp: 10, Step: 1, RunID: rid}}), "smaller")
+		wantLoss(lm.ModelID, 0.6)
+		must(t, s.LogLoggedModelMetrics(ctx, lm.ModelID, []store.LoggedModelMetric{{Key: "loss", Value: 0.7, Timestamp: 10, Step: 1, RunID: rid}}), "larger")
+		wantLoss(lm.ModelID, 0.7)
+		if got, err := s.FinalizeLoggedModel(ctx, lm.ModelID, store.LoggedModelReady); err != nil || got.Status != store.LoggedModelReady {
+			t.Errorf("FinalizeLoggedModel = %v, %v", got, err)
+		}
 	}
 }
