@@ -91,6 +91,15 @@ func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.Data
 	return nil
 }
 
+// isFileName reports whether name, read from a file of the store, names
+// one entry of a directory: not empty, "." or "..", without a path
+// separator or NUL. Names read from disk are checked so before they become
+// paths, so that a damaged or hostile store cannot make a read or write go
+// outside it.
+func isFileName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
+}
+
 // publishMetaDir creates dir holding only meta.yaml; an existing dir
 // (another writer won) is fine.
 func (s *Store) publishMetaDir(ctx context.Context, dir string, meta []byte) error {
@@ -139,6 +148,12 @@ func (s *Store) readInputs(ctx context.Context, loc runLoc) ([]store.DatasetInpu
 		}
 		if in.SourceType != vertexDataset {
 			continue
+		}
+		if !isFileName(in.SourceID) {
+			// A dataset id is one folder of the experiment's datasets/
+			// (MLflow writes an md5 hex): anything else would make the
+			// read leave the store.
+			return nil, store.Corruptf("input metadata %s: source_id %q is not a dataset id", path, in.SourceID)
 		}
 		dpath := filepath.Join(loc.expDir, datasetsDir, in.SourceID, metaFile)
 		ddata, err := os.ReadFile(dpath)
