@@ -33,6 +33,8 @@ type config struct {
 	user   string
 	now    func() time.Time
 	models modelConfig
+
+	readOnly bool // WithReadOnly (readonly.go)
 }
 
 // WithTrackingURI selects the store instead of MLFLOW_TRACKING_URI or the
@@ -95,11 +97,14 @@ func Open(ctx context.Context, opts ...Option) (*Client, error) {
 		c.user = currentUser()
 	}
 	if cfg.store != nil {
+		if cfg.readOnly {
+			return nil, errWithStoreReadOnly
+		}
 		c.uri = cfg.uri
 		return c, nil
 	}
 	uri := ResolveTrackingURI(cfg.uri)
-	s, err := openStore(ctx, uri, cfg.models.mlflowVersion)
+	s, err := openStore(ctx, uri, cfg.models.mlflowVersion, cfg.readOnly)
 	if err != nil {
 		return nil, err
 	}

@@ -15,12 +15,12 @@ import (
 // database gets the schema of the MLflow release chosen with
 // [WithMLflowVersion] (an exact supported release, or the newest supported
 // one of that major version), else the newest supported release.
-func openSQLite(ctx context.Context, path, mlflowVersion string) (store.Store, error) {
+func openSQLite(ctx context.Context, path, mlflowVersion string, readOnly bool) (store.Store, error) {
 	v, err := schemaVersion(mlflowVersion)
 	if err != nil {
 		return nil, err
 	}
-	s, err := sqlstore.Open(ctx, path, &sqlstore.Options{MLflowVersion: v})
+	s, err := sqlstore.Open(ctx, path, &sqlstore.Options{MLflowVersion: v, ReadOnly: readOnly})
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite store %s: %w", path, err)
 	}

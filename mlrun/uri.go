@@ -105,20 +105,20 @@ func ParseTrackingURI(uri string) (Backend, string, error) {
 	}
 }
 
-func openStore(ctx context.Context, uri, mlflowVersion string) (store.Store, error) {
+func openStore(ctx context.Context, uri, mlflowVersion string, readOnly bool) (store.Store, error) {
 	backend, path, err := ParseTrackingURI(uri)
 	if err != nil {
 		return nil, err
 	}
 	switch backend {
 	case BackendFile:
-		s, err := fsstore.Open(ctx, path, nil)
+		s, err := fsstore.Open(ctx, path, &fsstore.Options{ReadOnly: readOnly})
 		if err != nil {
 			return nil, fmt.Errorf("open file store %s: %w", path, err)
 		}
 		return s, nil
 	case BackendSQLite:
-		return openSQLite(ctx, path, mlflowVersion)
+		return openSQLite(ctx, path, mlflowVersion, readOnly)
 	}
 	return nil, store.Invalidf("tracking URI %q: unsupported backend", uri)
 }
