@@ -513,6 +513,9 @@ func (s *Store) SetLoggedModelTags(ctx context.Context, modelID string, tags []s
 	if err != nil {
 		return err
 	}
+	if err := checkKeyPaths(filepath.Join(loc.dir, tagsDir), "tag", len(tags), func(i int) string { return tags[i].Key }, nil); err != nil {
+		return err
+	}
 	for _, t := range tags {
 		if err := s.writeModelFile(ctx, loc.dir, tagsDir, t.Key, t.Value); err != nil {
 			return err
@@ -550,13 +553,14 @@ func (s *Store) LogLoggedModelParams(ctx context.Context, modelID string, params
 		return err
 	}
 	defer s.leave()
-	for _, p := range params {
-		if err := store.ValidateParam(p); err != nil {
-			return err
-		}
+	if err := store.ValidateParams(params); err != nil {
+		return err
 	}
 	loc, _, err := s.openModel(ctx, modelID)
 	if err != nil {
+		return err
+	}
+	if err := checkKeyPaths(filepath.Join(loc.dir, paramsDir), "param", len(params), func(i int) string { return params[i].Key }, nil); err != nil {
 		return err
 	}
 	for _, p := range params {
@@ -580,6 +584,9 @@ func (s *Store) LogLoggedModelMetrics(ctx context.Context, modelID string, metri
 	}
 	loc, _, err := s.openModel(ctx, modelID)
 	if err != nil {
+		return err
+	}
+	if err := checkKeyPaths(filepath.Join(loc.dir, metricsDir), "metric", len(metrics), func(i int) string { return metrics[i].Key }, nil); err != nil {
 		return err
 	}
 	var keys []string

@@ -477,8 +477,8 @@ func (s *Store) setRunLifecycle(ctx context.Context, runID, stage string) error 
 }
 
 // LogBatch logs metrics, params and tags to an active run. The batch is
-// validated, and params are checked against the logged values, before
-// anything is written. Param checks and writes, and the run-name update a
+// validated, its keys checked against those logged (checkKeyPaths), and
+// params against the logged values, before anything is written. Param checks and writes, and the run-name update a
 // mlflow.runName tag implies, happen under the run lock; metric lines are
 // appended without it (see appendMetric).
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metric, params []store.Param, tags []store.Tag) error {
@@ -523,6 +523,9 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		if err := checkActive(m); err != nil {
 			return err
 		}
+	}
+	if err := s.checkRunKeys(loc, metrics, params, tags); err != nil {
+		return err
 	}
 	newParams, err := s.checkParams(loc, params)
 	if err != nil {

@@ -258,10 +258,8 @@ func validateCreateLoggedModel(req store.CreateLoggedModelRequest) error {
 // validateModelParams checks the params of LogLoggedModelParams, a key
 // given twice included.
 func validateModelParams(params []store.Param) error {
-	for _, p := range params {
-		if err := store.ValidateParam(p); err != nil {
-			return err
-		}
+	if err := store.ValidateParams(params); err != nil {
+		return err
 	}
 	return uniqueKeys(paramKVs(params), "parameter")
 }

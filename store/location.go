@@ -30,6 +30,9 @@ func ValidateCreateExperiment(name, artifactLocation string, tags []Tag) (string
 			return "", err
 		}
 	}
+	if err := validateKeyPaths("tag", tags, tagKey); err != nil {
+		return "", err
+	}
 	return loc, nil
 }
 

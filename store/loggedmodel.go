@@ -275,17 +275,10 @@ func ValidateCreateLoggedModel(req CreateLoggedModelRequest) error {
 	if err := ValidateText("Model type", req.ModelType); err != nil {
 		return err
 	}
-	for _, p := range req.Params {
-		if err := ValidateParam(p); err != nil {
-			return err
-		}
+	if err := ValidateParams(req.Params); err != nil {
+		return err
 	}
-	for _, t := range req.Tags {
-		if err := ValidateTag(t); err != nil {
-			return err
-		}
-	}
-	return nil
+	return ValidateTags(req.Tags)
 }
 
 // ValidateLoggedModelMetrics checks every point of a LogLoggedModelMetrics
@@ -296,7 +289,7 @@ func ValidateLoggedModelMetrics(metrics []LoggedModelMetric) error {
 			return err
 		}
 	}
-	return nil
+	return validateKeyPaths("metric", metrics, func(m *LoggedModelMetric) string { return m.Key })
 }
 
 // ValidateLoggedModelMetric checks a metric point of a logged model.

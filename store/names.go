@@ -59,12 +59,12 @@ func (req CreateRunRequest) RunNameAndTags() (string, []Tag, error) {
 	if err := ValidateUserID(req.UserID); err != nil {
 		return "", nil, err
 	}
+	if err := ValidateTags(req.Tags); err != nil {
+		return "", nil, err
+	}
 	tags := slices.Clone(req.Tags)
 	tagName := ""
 	for _, t := range tags {
-		if err := ValidateTag(t); err != nil {
-			return "", nil, err
-		}
 		if t.Key == RunNameTag {
 			tagName = t.Value
 		}

@@ -289,10 +289,8 @@ func ValidateCreateRegisteredModel(name string, tags []Tag, description string) 
 	if err := ValidateRegisteredModelName(name); err != nil {
 		return err
 	}
-	for _, t := range tags {
-		if err := ValidateRegistryTag(t); err != nil {
-			return err
-		}
+	if err := ValidateRegistryTags(tags); err != nil {
+		return err
 	}
 	return ValidateDescription(description)
 }
@@ -337,12 +335,18 @@ func ValidateCreateModelVersion(req CreateModelVersionRequest) error {
 			return err
 		}
 	}
-	for _, t := range req.Tags {
+	return ValidateRegistryTags(req.Tags)
+}
+
+// ValidateRegistryTags checks every tag of a registered model or model
+// version, and that no key is a folder of another (see ValidateParams).
+func ValidateRegistryTags(tags []Tag) error {
+	for _, t := range tags {
 		if err := ValidateRegistryTag(t); err != nil {
 			return err
 		}
 	}
-	return nil
+	return validateKeyPaths("tag", tags, tagKey)
 }
 
 // ValidateTransition checks a stage transition request and returns the

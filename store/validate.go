@@ -203,15 +203,30 @@ func ValidateTag(t Tag) error {
 	return checkLength("value", MaxTagValueLength, t.Value)
 }
 
-// ValidateTags checks every tag of a run or logged model (see ValidateTag).
+// ValidateTags checks every tag of a run or logged model (see ValidateTag),
+// and that no key is a folder of another (see ValidateParams).
 func ValidateTags(tags []Tag) error {
 	for _, t := range tags {
 		if err := ValidateTag(t); err != nil {
 			return err
 		}
 	}
-	return nil
+	return validateKeyPaths("tag", tags, tagKey)
 }
+
+// ValidateParams checks every param of a logged model (see ValidateParam),
+// and that no key is a path prefix of another, such as "lr" and "lr/decay":
+// the file store keeps each key as a file path and cannot hold both.
+func ValidateParams(params []Param) error {
+	for _, p := range params {
+		if err := ValidateParam(p); err != nil {
+			return err
+		}
+	}
+	return validateKeyPaths("param", params, func(p *Param) string { return p.Key })
+}
+
+func tagKey(t *Tag) string { return t.Key }
 
 // ValidateExperimentTag checks an experiment tag's key and value length.
 func ValidateExperimentTag(t Tag) error {
@@ -242,6 +257,7 @@ func ValidateBatch(metrics []Metric, params []Param, tags []Tag) error {
 	if err := batchLimit("metrics, params, and tags", MaxEntitiesPerBatch, len(metrics)+len(params)+len(tags)); err != nil {
 		return err
 	}
+	nested := false // a metric key has a folder
 	for i := range metrics {
 		m := &metrics[i]
 		// The checks of a key are a pure function of it: a key equal to
@@ -251,6 +267,12 @@ func ValidateBatch(metrics []Metric, params []Param, tags []Tag) error {
 			continue
 		}
 		if err := ValidateMetric(*m); err != nil {
+			return err
+		}
+		nested = nested || strings.IndexByte(m.Key, '/') >= 0
+	}
+	if nested {
+		if err := validateKeyPaths("metric", metrics, func(m *Metric) string { return m.Key }); err != nil {
 			return err
 		}
 	}
@@ -271,12 +293,48 @@ func ValidateBatch(metrics []Metric, params []Param, tags []Tag) error {
 	if len(dupes) > 0 {
 		return Invalidf("Duplicate parameter keys have been submitted: %q. Please ensure the request contains only one param value per param key.", dupes)
 	}
-	for _, t := range tags {
-		if err := ValidateTag(t); err != nil {
-			return err
+	if err := validateKeyPaths("param", params, func(p *Param) string { return p.Key }); err != nil {
+		return err
+	}
+	return ValidateTags(tags)
+}
+
+// validateKeyPaths checks that no key of items (a request's metrics,
+// params or tags, got by key) is a path prefix of another, such as "loss"
+// and "loss/val": the file store keeps each key as a file path under the
+// run or model and cannot hold both (MLflow's FileStore fails half way
+// through such a request), so neither backend accepts one. What names the
+// kind of key in the error.
+func validateKeyPaths[T any](what string, items []T, key func(*T) string) error {
+	nested := false
+	for i := range items {
+		if strings.IndexByte(key(&items[i]), '/') >= 0 {
+			nested = true
+			break
+		}
+	}
+	if !nested {
+		return nil // the common case: no key has a folder
+	}
+	keys := make(map[string]bool, len(items))
+	for i := range items {
+		keys[key(&items[i])] = true
+	}
+	for k := range keys {
+		for i := 0; i < len(k); i++ {
+			if k[i] == '/' && keys[k[:i]] {
+				return KeyPathConflict(what, k[:i], k)
+			}
 		}
 	}
 	return nil
+}
+
+// KeyPathConflict is the error for two keys of which one is a folder of
+// the other ("loss" and "loss/val"), in one request or, on the file
+// store, with a key logged before.
+func KeyPathConflict(what, file, nested string) error {
+	return Invalidf("Invalid %s key '%s': '%s' is a %s key too, and a key cannot be both a value and a folder of keys (the file store keeps each key as a file path)", what, nested, file, what)
 }
 
 func batchLimit(what string, limit, n int) error {

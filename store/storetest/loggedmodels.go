@@ -61,6 +61,7 @@ var lmCases = []struct {
 	{"SearchInvalid", testLMSearchInvalid},
 	{"ConcurrentMetrics", testLMConcurrentMetrics},
 	{"InvalidUTF8", testLMInvalidUTF8},
+	{"KeyFolders", testLMKeyFolders},
 	{"SameStepAndTime", testLMSameStepAndTime},
 }
 
@@ -502,5 +503,38 @@ func testLMSameStepAndTime(t *testing.T, s LMStore, _ Options) {
 		if got, err := s.FinalizeLoggedModel(ctx, lm.ModelID, store.LoggedModelReady); err != nil || got.Status != store.LoggedModelReady {
 			t.Errorf("FinalizeLoggedModel = %v, %v", got, err)
 		}
+	}
+}
+
+// testLMKeyFolders is testKeyFolders for a logged model's params, tags
+// and metrics.
+func testLMKeyFolders(t *testing.T, s LMStore, opts Options) {
+	run := createRun(t, s, store.DefaultExperimentID, "r", 0)
+	rid := run.Info.RunID
+	nested := []store.Tag{{Key: "a", Value: "1"}, {Key: "a/b", Value: "2"}}
+	wantRefused(t, opts, s, "CreateLoggedModel with nested tags", func() error {
+		_, err := s.CreateLoggedModel(ctx, store.CreateLoggedModelRequest{Tags: nested})
+		return err
+	})
+	wantRefused(t, opts, s, "CreateLoggedModel with nested params", func() error {
+		_, err := s.CreateLoggedModel(ctx, store.CreateLoggedModelRequest{Params: []store.Param{{Key: "p/q", Value: "1"}, {Key: "p", Value: "2"}}})
+		return err
+	})
+	lm := createLM(t, s, store.CreateLoggedModelRequest{Name: "m", SourceRunID: rid})
+	wantRefused(t, opts, s, "SetLoggedModelTags with nested tags", func() error { return s.SetLoggedModelTags(ctx, lm.ModelID, nested) })
+	wantRefused(t, opts, s, "LogLoggedModelMetrics with nested keys", func() error {
+		return s.LogLoggedModelMetrics(ctx, lm.ModelID, []store.LoggedModelMetric{{Key: "m", Value: 1, RunID: rid}, {Key: "m/x", Value: 1, RunID: rid}})
+	})
+	must(t, s.SetLoggedModelTags(ctx, lm.ModelID, []store.Tag{{Key: "a", Value: "1"}}), "SetLoggedModelTags")
+	call := func() error {
+		return s.SetLoggedModelTags(ctx, lm.ModelID, []store.Tag{{Key: "c", Value: "1"}, {Key: "a/b", Value: "2"}})
+	}
+	if opts.Metrics == store.SQLMetrics {
+		must(t, call(), "SQL store: a tag under a tag")
+		return
+	}
+	wantRefused(t, opts, s, "file store: a tag under a tag", call)
+	if got := getLM(t, s, lm.ModelID); len(got.Tags) != 1 {
+		t.Errorf("refused SetLoggedModelTags left tags %v", got.Tags)
 	}
 }

@@ -121,6 +121,7 @@ var cases = []struct {
 	{"BatchLimits", testBatchLimits},
 	{"DuplicateParamKeys", testDuplicateParamKeys},
 	{"BadKeys", testBadKeys},
+	{"KeyFolders", testKeyFolders},
 	{"NothingWrittenOnFailure", testNothingWrittenOnFailure},
 	{"LogToDeletedRun", testLogToDeletedRun},
 	{"LogToFinishedRun", testLogToFinishedRun},

@@ -275,6 +275,12 @@ func testRegInvalidUTF8(t *testing.T, r store.Registry, opts Options) {
 	})
 	wantRefused(t, opts, r, "UpdateModelVersion", func() error { _, err := r.UpdateModelVersion(bg(), "base", 1, badUTF8(desc)); return err })
 	wantRefused(t, opts, r, "SetRegisteredModelAlias", func() error { return r.SetRegisteredModelAlias(bg(), "base", badUTF8("champion"), 1) })
+	nested := []store.Tag{{Key: "a", Value: "1"}, {Key: "a/b", Value: "2"}}
+	wantRefused(t, opts, r, "CreateRegisteredModel with nested tags", func() error { _, err := r.CreateRegisteredModel(bg(), name, nested, desc); return err })
+	wantRefused(t, opts, r, "CreateModelVersion with nested tags", func() error {
+		_, err := r.CreateModelVersion(bg(), store.CreateModelVersionRequest{Name: "base", Source: "file:///tmp/src", Tags: nested})
+		return err
+	})
 
 	if _, err := r.CreateRegisteredModel(bg(), name, tags, desc); err != nil {
 		t.Errorf("CreateRegisteredModel: %v", err)
