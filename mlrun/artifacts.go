@@ -13,10 +13,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/mlrun-go/mlrun/internal/fileuri"
+	"github.com/mlrun-go/mlrun/internal/pystr"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -28,75 +30,47 @@ func artifactDir(uri string) (string, error) {
 	return fileuri.ToPath(uri)
 }
 
-// localArtifactPath returns the local path of the artifact at rel (already
-// validated) under the run's artifact root.
-func (r *Run) localArtifactPath(rel string) (string, error) {
-	root, err := artifactDir(r.artifactURI)
+// artifacts opens the run's artifact root for confined access (see
+// artifactFS); create makes it if missing.
+func (r *Run) artifacts(create bool) (*artifactFS, error) {
+	dir, err := artifactDir(r.artifactURI)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return filepath.Join(root, filepath.FromSlash(rel)), nil
+	return openArtifactFS(dir, create)
 }
 
-// writeArtifact writes data to the artifact file rel through a temp file
-// and a rename, so a reader never sees half a file.
-func (r *Run) writeArtifact(ctx context.Context, rel string, data io.Reader) error {
-	if err := ctx.Err(); err != nil {
+// writeArtifact writes data to the artifact file rel of an active run (see
+// artifactFS.write).
+func (r *Run) writeArtifact(ctx context.Context, op, rel string, data io.Reader) error {
+	if err := r.checkActive(ctx); err != nil {
 		return err
 	}
-	if err := r.checkActive(); err != nil {
+	if err := checkArtifactFile(rel); err != nil {
 		return err
 	}
-	if err := store.ValidateArtifactPath(rel); err != nil {
-		return err
-	}
-	if rel == "" {
-		return store.Invalidf("artifact file name must not be empty")
-	}
-	dst, err := r.localArtifactPath(rel)
+	a, err := r.artifacts(true)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("log artifact %s: %w", rel, err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".mlrun-tmp-*")
-	if err != nil {
-		return fmt.Errorf("log artifact %s: %w", rel, err)
-	}
-	tmp := f.Name()
-	_, err = io.Copy(f, data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("log artifact %s: %w", rel, err)
-	}
-	return nil
-}
-
-func joinArtifact(dir, name string) (string, error) {
-	if err := store.ValidateArtifactPath(dir); err != nil {
-		return "", err
-	}
-	return path.Join(dir, name), nil
+	defer a.Close()
+	return a.write(ctx, op, rel, data)
 }
 
 // LogArtifact copies a local file into the run's artifacts, under
-// artifactDir ("" for the root), keeping its base name.
-func (r *Run) LogArtifact(ctx context.Context, localPath, artifactDir string) error {
-	rel, err := joinArtifact(artifactDir, filepath.Base(localPath))
-	if err != nil {
+// artifactDir ("" for the root), keeping its base name. localPath may be a
+// symlink (it is the file it points to that is copied); artifactDir may not
+// lead outside the artifact root through one.
+func (r *Run) LogArtifact(ctx context.Context, localPath, artifactDir string) (err error) {
+	defer r.keep(&err)
+	if err := r.checkActive(ctx); err != nil {
+		return err
+	}
+	if err := store.ValidateArtifactPath(artifactDir); err != nil {
+		return err
+	}
+	rel := path.Join(artifactDir, filepath.Base(localPath))
+	if err := checkArtifactFile(rel); err != nil {
 		return err
 	}
 	f, err := os.Open(localPath)
@@ -104,46 +78,60 @@ func (r *Run) LogArtifact(ctx context.Context, localPath, artifactDir string) er
 		return fmt.Errorf("log artifact: %w", err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || fi.IsDir() {
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return store.Invalidf("log artifact: %s is not a regular file", localPath)
 	}
-	return r.writeArtifact(ctx, rel, f)
+	return r.writeArtifact(ctx, "log artifact", rel, f)
 }
 
 // LogArtifacts copies the contents of a local directory, recursively, into
-// the run's artifacts under artifactDir ("" for the root).
-func (r *Run) LogArtifacts(ctx context.Context, localDir, artifactDir string) error {
+// the run's artifacts under artifactDir ("" for the root), as
+// mlflow.log_artifacts does. The whole tree is checked before the first
+// file is copied: a file whose name is not a valid artifact path (say, with
+// a backslash), or a symlink that resolves outside localDir (or nowhere, or
+// back to an ancestor directory), or a device, socket or pipe, refuses the
+// whole call with an ErrInvalidParameter error naming each such entry, and
+// nothing is written. Symlinks that resolve inside localDir are copied as
+// the files or directories they point to.
+func (r *Run) LogArtifacts(ctx context.Context, localDir, artifactDir string) (err error) {
+	defer r.keep(&err)
+	if err := r.checkActive(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateArtifactPath(artifactDir); err != nil {
 		return err
 	}
-	return filepath.WalkDir(localDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+	tree, err := collectSource(localDir, artifactDir)
+	if err != nil {
+		return fmt.Errorf("log artifacts: %w", err)
+	}
+	a, err := r.artifacts(true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if artifactDir != "" {
+		// Refuse a destination that leads out of the root before copying.
+		if _, err := a.stat("log artifacts", artifactDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		if d.IsDir() || !d.Type().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(localDir, p)
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		return r.writeArtifact(ctx, path.Join(artifactDir, filepath.ToSlash(rel)), f)
-	})
+	}
+	return tree.copyTo(ctx, a, "log artifacts", artifactDir)
 }
 
 // LogText writes text as the artifact file artifactFile (e.g. "notes/a.txt").
-func (r *Run) LogText(ctx context.Context, text, artifactFile string) error {
-	return r.writeArtifact(ctx, artifactFile, strings.NewReader(text))
+func (r *Run) LogText(ctx context.Context, text, artifactFile string) (err error) {
+	defer r.keep(&err)
+	return r.writeArtifact(ctx, "log text", artifactFile, strings.NewReader(text))
 }
 
 // LogJSON writes v as an indented JSON document, as mlflow.log_dict does
 // for a .json file.
-func (r *Run) LogJSON(ctx context.Context, v any, artifactFile string) error {
+func (r *Run) LogJSON(ctx context.Context, v any, artifactFile string) (err error) {
+	defer r.keep(&err)
+	if err := r.checkActive(ctx); err != nil {
+		return err
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -151,19 +139,41 @@ func (r *Run) LogJSON(ctx context.Context, v any, artifactFile string) error {
 	if err := enc.Encode(v); err != nil {
 		return store.Invalidf("log JSON %s: %v", artifactFile, err)
 	}
-	return r.writeArtifact(ctx, artifactFile, bytes.NewReader(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))))
+	return r.writeArtifact(ctx, "log JSON", artifactFile, bytes.NewReader(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))))
 }
 
 // LogImage writes img as a PNG artifact file (e.g. "plots/loss.png").
-func (r *Run) LogImage(ctx context.Context, img image.Image, artifactFile string) error {
+func (r *Run) LogImage(ctx context.Context, img image.Image, artifactFile string) (err error) {
+	defer r.keep(&err)
+	if err := r.checkActive(ctx); err != nil {
+		return err
+	}
+	if img == nil || reflect.ValueOf(img).Kind() == reflect.Pointer && reflect.ValueOf(img).IsNil() {
+		return store.Invalidf("log image %s: the image must not be nil", artifactFile)
+	}
 	if !strings.EqualFold(path.Ext(artifactFile), ".png") {
 		return store.Invalidf("log image %s: the file name must end in .png", artifactFile)
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return fmt.Errorf("log image %s: %w", artifactFile, err)
+	if err := checkArtifactFile(artifactFile); err != nil {
+		return err
 	}
-	return r.writeArtifact(ctx, artifactFile, &buf)
+	var buf bytes.Buffer
+	if err := encodePNG(&buf, img); err != nil {
+		return store.Invalidf("log image %s: %v", artifactFile, err)
+	}
+	return r.writeArtifact(ctx, "log image", artifactFile, &buf)
+}
+
+// encodePNG is png.Encode, with a panic of the image's methods (a
+// zero-value image.RGBA has none, but an image type of the caller may)
+// turned into an error.
+func encodePNG(w io.Writer, img image.Image) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("encoding the image panicked: %v", p)
+		}
+	}()
+	return png.Encode(w, img)
 }
 
 // tableJSON is the layout of mlflow.log_table's .json files (pandas
@@ -176,12 +186,19 @@ type tableJSON struct {
 // LogTable writes a table as a .json artifact in the layout of
 // mlflow.log_table, and lists it in the mlflow.loggedArtifacts tag so the
 // UI shows it as a table. Logging to an existing table file with the same
-// columns appends the rows, as MLflow does.
-func (r *Run) LogTable(ctx context.Context, columns []string, rows [][]any, artifactFile string) error {
+// columns appends the rows, as MLflow does. Concurrent LogTable calls on
+// one run, from any goroutines and processes, lose no rows and no tag
+// entries: the append holds a lock file next to the artifact root, and the
+// tag is updated atomically (store.RunTagUpdater).
+func (r *Run) LogTable(ctx context.Context, columns []string, rows [][]any, artifactFile string) (err error) {
+	defer r.keep(&err)
+	if err := r.checkActive(ctx); err != nil {
+		return err
+	}
 	if path.Ext(artifactFile) != ".json" {
 		return store.Invalidf("log table %s: the file name must end in .json", artifactFile)
 	}
-	if err := store.ValidateArtifactPath(artifactFile); err != nil {
+	if err := checkArtifactFile(artifactFile); err != nil {
 		return err
 	}
 	for i, row := range rows {
@@ -189,30 +206,61 @@ func (r *Run) LogTable(ctx context.Context, columns []string, rows [][]any, arti
 			return store.Invalidf("log table %s: row %d has %d values for %d columns", artifactFile, i, len(row), len(columns))
 		}
 	}
+	if _, err := json.Marshal(rows); err != nil {
+		return store.Invalidf("log table %s: %v", artifactFile, err)
+	}
+	a, err := r.artifacts(true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	unlock, err := a.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	t := tableJSON{Columns: columns, Data: rows}
-	if dst, err := r.localArtifactPath(artifactFile); err == nil {
-		if b, err := os.ReadFile(dst); err == nil {
-			var old tableJSON
-			if err := json.Unmarshal(b, &old); err != nil {
-				return store.Invalidf("log table %s: the existing file is not a table: %v", artifactFile, err)
-			}
-			if !slices.Equal(old.Columns, columns) {
-				return store.Invalidf("log table %s: columns %q differ from the existing table's %q", artifactFile, columns, old.Columns)
-			}
-			t.Data = append(old.Data, rows...)
+	b, err := a.readFile(artifactFile)
+	switch {
+	case err == nil:
+		var old tableJSON
+		if err := json.Unmarshal(b, &old); err != nil {
+			return store.Invalidf("log table %s: the existing file is not a table: %v", artifactFile, err)
 		}
+		if !slices.Equal(old.Columns, columns) {
+			return store.Invalidf("log table %s: columns %q differ from the existing table's %q", artifactFile, columns, old.Columns)
+		}
+		t.Data = append(old.Data, rows...)
+	case !errors.Is(err, fs.ErrNotExist):
+		return a.pathErr("log table", artifactFile, err)
 	}
 	if t.Data == nil {
 		t.Data = [][]any{}
 	}
-	b, err := json.Marshal(t)
+	if t.Columns == nil {
+		t.Columns = []string{}
+	}
+	out, err := json.Marshal(t)
 	if err != nil {
 		return store.Invalidf("log table %s: %v", artifactFile, err)
 	}
-	if err := r.writeArtifact(ctx, artifactFile, bytes.NewReader(b)); err != nil {
+	// Check that the tag can list the table before writing it. Every
+	// mlrun writer of the tag holds the lock, so the check stays true.
+	run, err := r.c.store.GetRun(ctx, r.id)
+	if err != nil {
 		return err
 	}
-	return r.addLoggedArtifact(ctx, artifactFile, "table")
+	old, _ := run.Tag(TagLoggedArtifacts)
+	if _, _, err := addLoggedArtifact(old, artifactFile, "table"); err != nil {
+		return err
+	}
+	if err := a.write(ctx, "log table", artifactFile, bytes.NewReader(out)); err != nil {
+		return err
+	}
+	return r.c.updateRunTag(ctx, r.id, TagLoggedArtifacts, func(old string, _ bool) (string, error) {
+		v, _, err := addLoggedArtifact(old, artifactFile, "table")
+		return v, err
+	})
 }
 
 type loggedArtifact struct {
@@ -220,21 +268,21 @@ type loggedArtifact struct {
 	Type string `json:"type"`
 }
 
-// addLoggedArtifact records an artifact in the mlflow.loggedArtifacts tag.
-func (r *Run) addLoggedArtifact(ctx context.Context, file, typ string) error {
-	run, err := r.c.store.GetRun(ctx, r.id)
-	if err != nil {
-		return err
-	}
+// addLoggedArtifact returns the mlflow.loggedArtifacts tag value old with
+// the entry {path: file, type: typ} appended, in Python's json.dumps
+// format (as MlflowClient.log_table writes it), and whether it was added
+// (false: already listed). A value over MLflow's tag length limit, or an
+// old value that is not a JSON list, is an error.
+func addLoggedArtifact(old, file, typ string) (string, bool, error) {
 	var list []loggedArtifact
-	if v, ok := run.Tag(TagLoggedArtifacts); ok {
-		if err := json.Unmarshal([]byte(v), &list); err != nil {
-			return store.Invalidf("tag %s holds invalid JSON: %v", TagLoggedArtifacts, err)
+	if old != "" {
+		if err := json.Unmarshal([]byte(old), &list); err != nil {
+			return "", false, store.Invalidf("tag %s holds invalid JSON: %v", TagLoggedArtifacts, err)
 		}
 	}
 	entry := loggedArtifact{Path: file, Type: typ}
 	if slices.Contains(list, entry) {
-		return nil
+		return old, false, nil
 	}
 	list = append(list, entry)
 	// Python's json.dumps separators: ", " and ": ".
@@ -244,12 +292,34 @@ func (r *Run) addLoggedArtifact(ctx context.Context, file, typ string) error {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		p, _ := json.Marshal(e.Path)
-		t, _ := json.Marshal(e.Type)
-		fmt.Fprintf(&b, `{"path": %s, "type": %s}`, p, t)
+		fmt.Fprintf(&b, `{"path": %s, "type": %s}`, pystr.JSONQuote(e.Path), pystr.JSONQuote(e.Type))
 	}
 	b.WriteByte(']')
-	return r.SetTag(ctx, TagLoggedArtifacts, b.String())
+	if err := store.ValidateTag(store.Tag{Key: TagLoggedArtifacts, Value: b.String()}); err != nil {
+		return "", false, fmt.Errorf("the %s tag cannot list %s: %w", TagLoggedArtifacts, file, err)
+	}
+	return b.String(), true, nil
+}
+
+// updateRunTag changes a run tag by read-modify-write: atomically when the
+// store implements store.RunTagUpdater (both of mlrun's stores do), else
+// under a lock of this client only, with the tag length limit of LogBatch.
+func (c *Client) updateRunTag(ctx context.Context, runID, key string, fn func(old string, ok bool) (string, error)) error {
+	if u, ok := c.store.(store.RunTagUpdater); ok {
+		return u.UpdateRunTag(ctx, runID, key, fn)
+	}
+	c.tagMu.Lock()
+	defer c.tagMu.Unlock()
+	run, err := c.store.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	old, ok := run.Tag(key)
+	v, err := fn(old, ok)
+	if err != nil || (ok && v == old) {
+		return err
+	}
+	return c.store.LogBatch(ctx, runID, nil, nil, []store.Tag{{Key: key, Value: v}})
 }
 
 // InputOption configures [Run.LogInput].
@@ -268,13 +338,16 @@ func WithInputTag(key, value string) InputOption {
 }
 
 // LogInput records a dataset used by the run.
-func (r *Run) LogInput(ctx context.Context, ds store.Dataset, opts ...InputOption) error {
-	if err := r.checkActive(); err != nil {
+func (r *Run) LogInput(ctx context.Context, ds store.Dataset, opts ...InputOption) (err error) {
+	defer r.keep(&err)
+	if err := r.checkActive(ctx); err != nil {
 		return err
 	}
 	in := store.DatasetInput{Dataset: ds}
 	for _, o := range opts {
-		o(&in)
+		if o != nil {
+			o(&in)
+		}
 	}
 	if err := store.ValidateDatasetInput(in); err != nil {
 		return err
@@ -290,39 +363,73 @@ type ArtifactInfo struct {
 }
 
 // ListArtifacts lists the artifacts directly under dir ("" for the root)
-// of a run, sorted by path, as MlflowClient.list_artifacts does.
+// of a run, sorted by path, as MlflowClient.list_artifacts does. A dir that
+// leads outside the artifact root through a symlink is ErrInvalidParameter;
+// entries that resolve outside it are not listed.
 func (c *Client) ListArtifacts(ctx context.Context, runID, dir string) ([]ArtifactInfo, error) {
-	local, err := c.ArtifactPath(ctx, runID, dir)
-	if err != nil {
+	if err := c.ready(ctx); err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(local)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	a, err := c.runArtifacts(ctx, runID, dir)
+	if a == nil || err != nil {
+		return nil, err
 	}
+	defer a.Close()
+	out, err := a.list("list artifacts", dir)
 	if err != nil {
-		return nil, fmt.Errorf("list artifacts of run %s: %w", runID, err)
-	}
-	var out []ArtifactInfo
-	for _, e := range entries {
-		info := ArtifactInfo{Path: path.Join(dir, e.Name()), IsDir: e.IsDir()}
-		if !e.IsDir() {
-			fi, err := e.Info()
-			if err != nil {
-				continue
-			}
-			info.Size = fi.Size()
-		}
-		out = append(out, info)
+		return nil, fmt.Errorf("run %s: %w", runID, err)
 	}
 	return out, nil
 }
 
+// runArtifacts validates dir and opens a run's artifact root; a root that
+// does not exist yet gives nil and no error.
+func (c *Client) runArtifacts(ctx context.Context, runID, rel string) (*artifactFS, error) {
+	if err := store.ValidateArtifactPath(rel); err != nil {
+		return nil, err
+	}
+	if err := checkNameLengths(rel); err != nil {
+		return nil, err
+	}
+	run, err := c.store.GetRun(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	root, err := artifactDir(run.Info.ArtifactURI)
+	if err != nil {
+		return nil, err
+	}
+	a, err := openArtifactFS(root, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return a, err
+}
+
 // ArtifactPath returns the local path of a run's artifact (or of its
-// artifact root, for ""): the "download" of a local store.
+// artifact root, for ""): the "download" of a local store. The artifact
+// need not exist, but a path that resolves outside the artifact root
+// through a symlink is ErrInvalidParameter.
 func (c *Client) ArtifactPath(ctx context.Context, runID, artifact string) (string, error) {
-	if err := store.ValidateArtifactPath(artifact); err != nil {
+	if err := c.ready(ctx); err != nil {
 		return "", err
+	}
+	a, err := c.runArtifacts(ctx, runID, artifact)
+	if err != nil {
+		return "", err
+	}
+	if a != nil {
+		defer a.Close()
+		// Check every existing prefix: a missing file under a symlink
+		// that leaves the root is refused too.
+		for p := artifact; p != "" && p != "."; p = path.Dir(p) {
+			if _, err := a.stat("artifact path", p); err == nil {
+				break
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return "", err
+			}
+		}
+		return filepath.Join(a.dir, filepath.FromSlash(artifact)), nil
 	}
 	run, err := c.store.GetRun(ctx, runID)
 	if err != nil {

@@ -15,6 +15,48 @@
 //	run.LogParam(ctx, "alpha", 0.1)
 //	run.LogMetric(ctx, "rmse", 0.42, mlrun.WithStep(1))
 //
+// # Errors
+//
+// Every method returns an error rather than panic on misuse: a nil or zero
+// Client or Run, a nil context, a nil image, a param value that contains
+// itself. A Run remembers the first error of its logging methods:
+// [Run.Err] reports it and [Run.End] returns it, so a training loop may
+// log without checking every call:
+//
+//	for epoch := range epochs {
+//		run.LogMetric(ctx, "loss", loss, mlrun.WithStep(int64(epoch)))
+//	}
+//	if err := run.End(ctx); err != nil { ... } // the first failed call, if any
+//
+// Input is checked whole before the first write: an invalid batch, a
+// directory for LogArtifacts with one bad file name, a model with an
+// invalid flavor or file name write nothing.
+//
+// # Concurrency
+//
+// Client and Run are safe for concurrent use, and many processes may log
+// to one store. The read-modify-writes of logging (LogTable appending
+// rows, the mlflow.loggedArtifacts and mlflow.log-model.history tags) are
+// atomic across goroutines and processes: tags through the store's
+// store.RunTagUpdater, table files under a lock file kept next to the
+// run's artifact directory, where no artifact listing shows it.
+//
+// # Artifacts
+//
+// Artifacts are written to and read from the run's local artifact
+// directory only: every path is resolved inside it, symlinks included
+// (os.Root), and one that leads outside it is ErrInvalidParameter.
+// LogArtifacts and Model.Dir copy a local directory; a symlink in it that
+// resolves inside it is copied as its target, and one that resolves
+// outside it (or nowhere, or in a cycle) refuses the whole copy, naming
+// the link, before anything is written.
+//
+// A SQLite store's artifacts go under its artifact root: [WithArtifactRoot]
+// if given, else what MLflow 3.17.2's client uses, $_MLFLOW_SERVER_ARTIFACT_ROOT
+// or ./mlruns of the current directory. To log the model of a run that has
+// ended (the best run of a sweep), use [Client.LogModel]: the run's status
+// and end time stay as they are.
+//
 // # Tracking URI
 //
 // [Open] resolves the store the way MLflow does: the [WithTrackingURI]
@@ -23,6 +65,23 @@
 // sqlite:///mlflow.db. A file: URI or a plain path selects the mlruns file
 // store; a sqlite: URI selects the SQLite store.
 //
+// # Datasets
+//
+// [DatasetFromRows], [DatasetFromColumns], [DatasetFromTensors],
+// [DatasetFromCSV], [DatasetFromFile] and [DatasetFromSource] build the
+// dataset mlflow.data's from_pandas, from_numpy and MetaDataset build from
+// the same data (name, digest, source, schema, profile), for
+// [Run.LogInput].
+//
+// # System metrics
+//
+// [WithSystemMetrics] (or MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING=true) logs
+// the machine's CPU, memory, disk and network use while the run runs, as
+// MLflow's SystemMetricsMonitor: system/cpu_utilization_percentage and the
+// rest, every 10 s by default, until [Run.End].
+//
+// Figures are logged by the subpackage mlplot (gonum/plot).
+//
 // # Environment
 //
 //	MLFLOW_TRACKING_URI     the store to open
@@ -30,4 +89,13 @@
 //	MLFLOW_EXPERIMENT_ID    experiment for new runs
 //	MLFLOW_RUN_ID           StartRun resumes this run (once per process)
 //	MLFLOW_TRACKING_USERNAME  the mlflow.user tag, else the OS user
+//	MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING          true or 1: runs log system metrics
+//	MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL       seconds between samples (10)
+//	MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING  samples averaged per step (1)
+//	MLFLOW_SYSTEM_METRICS_NODE_ID                 system metrics are system/<id>/...
+//	_MLFLOW_SERVER_ARTIFACT_ROOT  default artifact root of a SQLite store
+//	                        (as MLflow 3; see WithArtifactRoot)
+//
+// MLFLOW_EXPERIMENT_NAME and MLFLOW_EXPERIMENT_ID also choose the
+// experiment Client.SearchRuns searches when given no experiment ids.
 package mlrun

@@ -1,17 +1,13 @@
 package mlrun
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -107,13 +103,17 @@ func (c *Client) mlflowVersion() string {
 	return DefaultMLflowVersion
 }
 
-// ModelLayout returns the layout Run.LogModel uses, never LayoutAuto:
+// ModelLayout returns the layout Run.LogModel uses, never LayoutAuto (but
+// for a nil Client):
 // WithModelLayout if given, else the major version of WithMLflowVersion if
 // given, else MLRUN_MODEL_LAYOUT if set, else that of DefaultMLflowVersion
 // (MLflow 3). LayoutMLflow3 falls back to LayoutMLflow2 on a store without
 // MLflow 3 logged models (store.AsLoggedModels): a SQLite database in the
 // MLflow 2.22.5 schema.
 func (c *Client) ModelLayout() ModelLayout {
+	if c.valid() != nil {
+		return LayoutAuto
+	}
 	_, hasLM := store.AsLoggedModels(c.store)
 	layout := c.models.layout
 	env := strings.ToLower(strings.TrimSpace(os.Getenv(EnvModelLayout)))
@@ -140,6 +140,9 @@ func (c *Client) ModelLayout() ModelLayout {
 // LoggedModels returns the store's MLflow 3 logged models, if it has them:
 // a file store does, and a SQLite store in an MLflow 3 schema.
 func (c *Client) LoggedModels() (store.LoggedModels, error) {
+	if err := c.valid(); err != nil {
+		return nil, err
+	}
 	lms, ok := store.AsLoggedModels(c.store)
 	if !ok {
 		return nil, store.InvalidStatef("the store at %q has no MLflow 3 logged models", c.uri)
@@ -149,6 +152,9 @@ func (c *Client) LoggedModels() (store.LoggedModels, error) {
 
 // GetLoggedModel returns an MLflow 3 logged model by id (m-…).
 func (c *Client) GetLoggedModel(ctx context.Context, modelID string) (*store.LoggedModel, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	lms, err := c.LoggedModels()
 	if err != nil {
 		return nil, err
@@ -160,6 +166,9 @@ func (c *Client) GetLoggedModel(ctx context.Context, modelID string) (*store.Log
 // q.ExperimentIDs matching q (see store.ParseLoggedModelFilter for the
 // filter language).
 func (c *Client) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	lms, err := c.LoggedModels()
 	if err != nil {
 		return nil, err
@@ -169,6 +178,9 @@ func (c *Client) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuer
 
 // SetLoggedModelTags sets tags on a logged model.
 func (c *Client) SetLoggedModelTags(ctx context.Context, modelID string, tags map[string]string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	lms, err := c.LoggedModels()
 	if err != nil {
 		return err
@@ -178,6 +190,9 @@ func (c *Client) SetLoggedModelTags(ctx context.Context, modelID string, tags ma
 
 // DeleteLoggedModelTag removes a tag of a logged model.
 func (c *Client) DeleteLoggedModelTag(ctx context.Context, modelID, key string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	lms, err := c.LoggedModels()
 	if err != nil {
 		return err
@@ -187,6 +202,9 @@ func (c *Client) DeleteLoggedModelTag(ctx context.Context, modelID, key string) 
 
 // LogLoggedModelParams sets params on a logged model.
 func (c *Client) LogLoggedModelParams(ctx context.Context, modelID string, params map[string]string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	lms, err := c.LoggedModels()
 	if err != nil {
 		return err
@@ -200,6 +218,9 @@ func (c *Client) LogLoggedModelParams(ctx context.Context, modelID string, param
 
 // FinalizeLoggedModel sets a logged model's status (READY or FAILED).
 func (c *Client) FinalizeLoggedModel(ctx context.Context, modelID string, status store.LoggedModelStatus) (*store.LoggedModel, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	lms, err := c.LoggedModels()
 	if err != nil {
 		return nil, err
@@ -209,6 +230,9 @@ func (c *Client) FinalizeLoggedModel(ctx context.Context, modelID string, status
 
 // DeleteLoggedModel marks a logged model deleted.
 func (c *Client) DeleteLoggedModel(ctx context.Context, modelID string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	lms, err := c.LoggedModels()
 	if err != nil {
 		return err
@@ -219,6 +243,9 @@ func (c *Client) DeleteLoggedModel(ctx context.Context, modelID string) error {
 // GetRunOutputs returns the logged models a run produced (MLflow's
 // run.outputs.model_outputs).
 func (c *Client) GetRunOutputs(ctx context.Context, runID string) ([]store.LoggedModelOutput, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	lms, err := c.LoggedModels()
 	if err != nil {
 		return nil, err
@@ -229,7 +256,11 @@ func (c *Client) GetRunOutputs(ctx context.Context, runID string) ([]store.Logge
 // LogModelMetric logs a metric point to the run and links it to a logged
 // model, as mlflow.log_metric(..., model_id=...) does: the point goes to
 // the run's history and to the model's metrics (recording this run).
-func (r *Run) LogModelMetric(ctx context.Context, modelID, key string, value float64, opts ...MetricOption) error {
+func (r *Run) LogModelMetric(ctx context.Context, modelID, key string, value float64, opts ...MetricOption) (err error) {
+	defer r.keep(&err)
+	if err := r.checkActive(ctx); err != nil {
+		return err
+	}
 	lms, err := r.c.LoggedModels()
 	if err != nil {
 		return err
@@ -249,18 +280,17 @@ func (r *Run) LogModelMetric(ctx context.Context, modelID, key string, value flo
 	}})
 }
 
-// logModelV3 is Run.LogModel in LayoutMLflow3, following MLflow 3.17.2's
-// Model.log: create the LoggedModel (PENDING; name = artifactPath, params =
-// the model's plus the run's, tags = the context tags plus the model's),
-// link it to the run as an output at m.Step, copy the run's metrics logged
-// at that step to the model, write the files and MLmodel (last) into the
-// model's artifact location, and finalize it READY (FAILED on error).
-func (r *Run) logModelV3(ctx context.Context, name string, m Model, flavors map[string]any) (*LoggedModel, error) {
+// logModelV3 is Run.LogModel in LayoutMLflow3 of a model prepareModel
+// checked, following MLflow 3.17.2's Model.log: create the LoggedModel
+// (PENDING; name = the artifact path, params = the model's plus the run's,
+// tags = the context tags plus the model's), link it to the run as an
+// output at m.Step, copy the run's metrics logged at that step to the
+// model, write the files and MLmodel (last) into the model's artifact
+// location, and finalize it READY (FAILED on an error after creation,
+// which only I/O can cause).
+func (r *Run) logModelV3(ctx context.Context, p *preparedModel, m Model) (*LoggedModel, error) {
 	lms, err := r.c.LoggedModels()
 	if err != nil {
-		return nil, err
-	}
-	if err := store.ValidateLoggedModelName(name); err != nil {
 		return nil, err
 	}
 	run, err := r.c.store.GetRun(ctx, r.id)
@@ -277,16 +307,19 @@ func (r *Run) logModelV3(ctx context.Context, name string, m Model, flavors map[
 	tags := r.c.systemTags()
 	maps.Copy(tags, m.Tags)
 	req := store.CreateLoggedModelRequest{
-		ExperimentID: r.experimentID, Name: name, SourceRunID: r.id, ModelType: m.ModelType, Tags: sortedTags(tags),
+		ExperimentID: r.experimentID, Name: p.path, SourceRunID: r.id, ModelType: m.ModelType, Tags: sortedTags(tags),
 	}
 	for _, k := range slices.Sorted(maps.Keys(params)) {
 		req.Params = append(req.Params, store.Param{Key: k, Value: params[k]})
+	}
+	if err := validateLoggedModelRequest(req); err != nil {
+		return nil, err
 	}
 	lm, err := lms.CreateLoggedModel(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	out, err := r.writeModelV3(ctx, lms, lm, m, flavors)
+	out, err := r.writeModelV3(ctx, lms, lm, p, m)
 	if err != nil {
 		if _, ferr := lms.FinalizeLoggedModel(context.WithoutCancel(ctx), lm.ModelID, store.LoggedModelFailed); ferr != nil {
 			err = errors.Join(err, ferr)
@@ -299,7 +332,23 @@ func (r *Run) logModelV3(ctx context.Context, name string, m Model, flavors map[
 	return out, nil
 }
 
-func (r *Run) writeModelV3(ctx context.Context, lms store.LoggedModels, lm *store.LoggedModel, m Model, flavors map[string]any) (*LoggedModel, error) {
+// validateLoggedModelRequest checks the params and tags of a new logged
+// model as a run's, before it is created.
+func validateLoggedModelRequest(req store.CreateLoggedModelRequest) error {
+	for _, p := range req.Params {
+		if err := store.ValidateParam(p); err != nil {
+			return fmt.Errorf("LogModel: model param: %w", err)
+		}
+	}
+	for _, t := range req.Tags {
+		if err := store.ValidateTag(t); err != nil {
+			return fmt.Errorf("LogModel: model tag: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r *Run) writeModelV3(ctx context.Context, lms store.LoggedModels, lm *store.LoggedModel, p *preparedModel, m Model) (*LoggedModel, error) {
 	if err := lms.LogOutputs(ctx, r.id, []store.LoggedModelOutput{{ModelID: lm.ModelID, Step: m.Step}}); err != nil {
 		return nil, err
 	}
@@ -321,7 +370,7 @@ func (r *Run) writeModelV3(ctx context.Context, lms store.LoggedModels, lm *stor
 	}
 	doc := map[string]any{
 		"artifact_path":    lm.ArtifactLocation,
-		"flavors":          flavors,
+		"flavors":          p.flavors,
 		"mlflow_version":   r.c.mlflowVersion(),
 		"model_id":         lm.ModelID,
 		"model_uuid":       lm.ModelID,
@@ -336,34 +385,12 @@ func (r *Run) writeModelV3(ctx context.Context, lms store.LoggedModels, lm *stor
 	if err != nil {
 		return nil, fmt.Errorf("LogModel: encode MLmodel: %w", err)
 	}
-	if m.Dir != "" {
-		err := filepath.WalkDir(m.Dir, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			rel, err := filepath.Rel(m.Dir, p)
-			if err != nil {
-				return err
-			}
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			return writeFileUnder(ctx, dir, filepath.ToSlash(rel), f)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("LogModel: copy %s: %w", m.Dir, err)
-		}
+	a, err := openArtifactFS(dir, true)
+	if err != nil {
+		return nil, err
 	}
-	names := slices.Collect(maps.Keys(m.Files))
-	sort.Strings(names)
-	for _, n := range names {
-		if err := writeFileUnder(ctx, dir, n, bytes.NewReader(m.Files[n])); err != nil {
-			return nil, err
-		}
-	}
-	if err := writeFileUnder(ctx, dir, "MLmodel", bytes.NewReader(mlmodel)); err != nil {
+	defer a.Close()
+	if err := p.writeFiles(ctx, a, "", m, mlmodel); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -393,44 +420,6 @@ func (r *Run) copyStepMetrics(ctx context.Context, lms store.LoggedModels, model
 		return nil
 	}
 	return lms.LogLoggedModelMetrics(ctx, modelID, pts)
-}
-
-// writeFileUnder writes data to root/rel through a temp file and a rename,
-// so a reader never sees half a file.
-func writeFileUnder(ctx context.Context, root, rel string, data io.Reader) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if rel == "" || store.ValidateArtifactPath(rel) != nil {
-		return store.Invalidf("invalid model file name %q", rel)
-	}
-	dst := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("log model file %s: %w", rel, err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".mlrun-tmp-*")
-	if err != nil {
-		return fmt.Errorf("log model file %s: %w", rel, err)
-	}
-	tmp := f.Name()
-	_, err = io.Copy(f, data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("log model file %s: %w", rel, err)
-	}
-	return nil
 }
 
 // modelVersionsTag is the logged-model tag listing the registry versions
@@ -466,8 +455,12 @@ func (c *Client) loggedModelForRunPath(ctx context.Context, run *store.Run, path
 		return nil, nil
 	}
 	if p, err := artifactDir(run.Info.ArtifactURI); err == nil {
-		if _, err := os.Stat(filepath.Join(p, filepath.FromSlash(path), "MLmodel")); err == nil {
-			return nil, nil // a 2.x-layout model: register the run's files
+		if a, err := openArtifactFS(p, false); err == nil {
+			_, err := a.stat("register model", path+"/MLmodel")
+			a.Close()
+			if err == nil {
+				return nil, nil // a 2.x-layout model: register the run's files
+			}
 		}
 	}
 	page, err := lms.SearchLoggedModels(ctx, store.LoggedModelQuery{

@@ -7,13 +7,11 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mlrun-go/mlrun/internal/fileuri"
 	"github.com/mlrun-go/mlrun/mlrun"
@@ -85,21 +83,6 @@ func TestResolveTrackingURIDefault(t *testing.T) {
 	}
 	if got := mlrun.ResolveTrackingURI("sqlite:///x.db"); got != "sqlite:///x.db" {
 		t.Errorf("explicit: got %q", got)
-	}
-}
-
-func TestParamString(t *testing.T) {
-	for _, tc := range []struct {
-		v    any
-		want string
-	}{
-		{0.1, "0.1"}, {1.0, "1.0"}, {1e-5, "1e-05"}, {true, "True"}, {false, "False"},
-		{nil, "None"}, {42, "42"}, {int64(-7), "-7"}, {"x", "x"}, {math.Inf(-1), "-inf"},
-		{float32(0.5), "0.5"}, {time.Second, "1s"},
-	} {
-		if got := mlrun.ParamString(tc.v); got != tc.want {
-			t.Errorf("ParamString(%#v) = %q, want %q", tc.v, got, tc.want)
-		}
 	}
 }
 

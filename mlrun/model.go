@@ -4,19 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/mlrun-go/mlrun/internal/pystr"
-	"io"
-	"os"
+	"io/fs"
+	"math"
+	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
+	"github.com/mlrun-go/mlrun/internal/pyfloat"
+	"github.com/mlrun-go/mlrun/internal/pystr"
 	"github.com/mlrun-go/mlrun/internal/pyyaml"
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -76,48 +81,155 @@ type LoggedModel struct {
 // run's artifacts at artifactPath, in the layout MLflow 2.x's log_model
 // produces (runs:/<run_id>/<artifactPath> resolves to it for every MLflow
 // version), and appends the model to the run's mlflow.log-model.history
-// tag.
+// tag. Like MLflow's record_logged_model, that tag grows past MLflow's
+// 8000-character tag limit rather than fail the 38th or so model of a run.
 //
 // In LayoutMLflow3 it creates an MLflow 3 LoggedModel named artifactPath
 // (no '/', ':', '.', '%' or quotes) as MLflow 3's log_model does (see
 // LayoutMLflow3); the result's URI is models:/<model_id>, and MLflow 3
 // also resolves runs:/<run_id>/<artifactPath> to it.
 //
-// Register the model with [Client.RegisterModel](ctx, m.URI, name).
-func (r *Run) LogModel(ctx context.Context, artifactPath string, m Model) (*LoggedModel, error) {
-	if err := r.checkActive(); err != nil {
+// The model is checked whole before anything is written or created: the
+// artifact path, every flavor and the metadata (they must encode as
+// MLmodel YAML), the name of every file in Files and in Dir (a valid
+// artifact path, no element over 255 bytes; Dir's symlinks as for
+// LogArtifacts). An invalid model is ErrInvalidParameter and leaves no
+// trace: no files, no logged model, no run output.
+//
+// Register the model with [Client.RegisterModel](ctx, m.URI, name). To log
+// a model to a run that has ended (the best run of a sweep), use
+// [Client.LogModel].
+func (r *Run) LogModel(ctx context.Context, artifactPath string, m Model) (lm *LoggedModel, err error) {
+	defer r.keep(&err)
+	if err := r.checkActive(ctx); err != nil {
 		return nil, err
 	}
-	artifactPath = strings.Trim(artifactPath, "/")
-	if artifactPath == "" {
+	return r.logModel(ctx, artifactPath, m)
+}
+
+// LogModel logs a model to the run runID as [Run.LogModel] does, whether
+// the run is running or has ended, without changing its status or end time
+// (as MLflow's log_model(..., run_id=...) does): the way to log the best
+// model after a sweep. A deleted run is ErrInvalidState.
+func (c *Client) LogModel(ctx context.Context, runID, artifactPath string, m Model) (*LoggedModel, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
+	if err := store.ValidateRunID(runID); err != nil {
+		return nil, err
+	}
+	run, err := c.store.GetRun(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	if run.Info.LifecycleStage == store.LifecycleDeleted {
+		return nil, store.InvalidStatef("Cannot log a model to run %s because it is in the deleted state.", runID)
+	}
+	return c.handle(&run.Info).logModel(ctx, artifactPath, m)
+}
+
+// preparedModel is a Model checked by prepareModel.
+type preparedModel struct {
+	path    string         // the artifact path (MLflow 2) or model name (MLflow 3)
+	flavors map[string]any // MLmodel's flavors
+	dir     *sourceTree    // Model.Dir's files, or nil
+	names   []string       // Model.Files' names, sorted
+}
+
+// prepareModel checks everything LogModel will write, before it writes
+// anything (see Run.LogModel).
+func (r *Run) prepareModel(artifactPath string, m Model, layout ModelLayout) (*preparedModel, error) {
+	p := &preparedModel{path: strings.Trim(artifactPath, "/")}
+	if p.path == "" {
 		return nil, store.Invalidf("LogModel: artifact path must not be empty")
 	}
-	if err := store.ValidateArtifactPath(artifactPath); err != nil {
+	if err := store.ValidateArtifactPath(p.path); err != nil {
 		return nil, err
+	}
+	if err := checkNameLengths(p.path); err != nil {
+		return nil, err
+	}
+	prefix := p.path // where the files go, relative to their root
+	if layout == LayoutMLflow3 {
+		if err := store.ValidateLoggedModelName(p.path); err != nil {
+			return nil, err
+		}
+		prefix = ""
 	}
 	if len(m.Flavors) == 0 {
 		return nil, store.Invalidf("LogModel: a model needs at least one flavor")
 	}
-	for name := range m.Files {
-		if name == "MLmodel" || store.ValidateArtifactPath(name) != nil || name == "" {
-			return nil, store.Invalidf("LogModel: invalid model file name %q", name)
+	for name := range m.Flavors {
+		if name == "" || !utf8.ValidString(name) {
+			return nil, store.Invalidf("LogModel: invalid flavor name %q", name)
 		}
 	}
-	if r.c.ModelLayout() == LayoutMLflow3 {
-		return r.logModelV3(ctx, artifactPath, m, copyFlavors(m.Flavors))
+	p.flavors = copyFlavors(m.Flavors)
+	probe := map[string]any{"flavors": p.flavors}
+	if len(m.Metadata) > 0 {
+		probe["metadata"] = m.Metadata
+	}
+	if _, err := pyyaml.Marshal(probe); err != nil {
+		return nil, store.Invalidf("LogModel: the flavors or metadata cannot be written to MLmodel: %v", err)
+	}
+	for name := range m.Files {
+		if name == "MLmodel" {
+			return nil, store.Invalidf("LogModel: invalid model file name %q: LogModel writes MLmodel", name)
+		}
+		if err := checkArtifactFile(path.Join(prefix, name)); err != nil || name == "" || store.ValidateArtifactPath(name) != nil {
+			return nil, store.Invalidf("LogModel: invalid model file name %q: %v", name, err)
+		}
+		p.names = append(p.names, name)
+	}
+	sort.Strings(p.names)
+	if m.Dir != "" {
+		tree, err := collectSource(m.Dir, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("LogModel: %w", err)
+		}
+		p.dir = tree
+	}
+	return p, nil
+}
+
+// writeFiles writes the model's files into a under prefix: Dir's, then
+// Files (which win over Dir's of the same name), then MLmodel, whose
+// presence marks a complete model directory.
+func (p *preparedModel) writeFiles(ctx context.Context, a *artifactFS, prefix string, m Model, mlmodel []byte) error {
+	if p.dir != nil {
+		if err := p.dir.copyTo(ctx, a, "log model", prefix); err != nil {
+			return err
+		}
+	}
+	for _, n := range p.names {
+		if err := a.write(ctx, "log model", path.Join(prefix, n), bytes.NewReader(m.Files[n])); err != nil {
+			return err
+		}
+	}
+	return a.write(ctx, "log model", path.Join(prefix, "MLmodel"), bytes.NewReader(mlmodel))
+}
+
+// logModel is LogModel on a run known to accept it.
+func (r *Run) logModel(ctx context.Context, artifactPath string, m Model) (*LoggedModel, error) {
+	layout := r.c.ModelLayout()
+	p, err := r.prepareModel(artifactPath, m, layout)
+	if err != nil {
+		return nil, err
+	}
+	if layout == LayoutMLflow3 {
+		return r.logModelV3(ctx, p, m)
 	}
 	now := r.c.now().UTC()
 	lm := &LoggedModel{
 		RunID:          r.id,
-		ArtifactPath:   artifactPath,
+		ArtifactPath:   p.path,
 		ModelUUID:      strings.ReplaceAll(uuid.NewString(), "-", ""),
 		UTCTimeCreated: pyDatetime(now),
-		URI:            "runs:/" + r.id + "/" + artifactPath,
+		URI:            "runs:/" + r.id + "/" + p.path,
 	}
-	flavors := copyFlavors(m.Flavors)
 	doc := map[string]any{
-		"artifact_path":    artifactPath,
-		"flavors":          flavors,
+		"artifact_path":    p.path,
+		"flavors":          p.flavors,
 		"model_uuid":       lm.ModelUUID,
 		"run_id":           r.id,
 		"utc_time_created": lm.UTCTimeCreated,
@@ -127,46 +239,22 @@ func (r *Run) LogModel(ctx context.Context, artifactPath string, m Model) (*Logg
 	}
 	mlmodel, err := pyyaml.Marshal(doc)
 	if err != nil {
-		return nil, fmt.Errorf("LogModel: encode MLmodel: %w", err)
+		return nil, store.Invalidf("LogModel: encode MLmodel: %v", err)
 	}
-	if m.Dir != "" {
-		err := filepath.WalkDir(m.Dir, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			rel, err := filepath.Rel(m.Dir, p)
-			if err != nil {
-				return err
-			}
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			return r.writeArtifact(ctx, artifactPath+"/"+filepath.ToSlash(rel), f)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("LogModel: copy %s: %w", m.Dir, err)
-		}
-	}
-	names := make([]string, 0, len(m.Files))
-	for n := range m.Files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if err := r.writeArtifact(ctx, artifactPath+"/"+n, bytes.NewReader(m.Files[n])); err != nil {
-			return nil, err
-		}
-	}
-	// MLmodel last: its presence marks a complete model directory.
-	if err := r.writeArtifact(ctx, artifactPath+"/MLmodel", bytes.NewReader(mlmodel)); err != nil {
+	a, err := r.artifacts(true)
+	if err != nil {
 		return nil, err
 	}
-	if lm.LocalPath, err = r.localArtifactPath(artifactPath); err != nil {
+	defer a.Close()
+	// Refuse a model path that leads out of the root before writing.
+	if _, err := a.stat("log model", p.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	if err := r.appendModelHistory(ctx, lm, flavors); err != nil {
+	if err := p.writeFiles(ctx, a, p.path, m, mlmodel); err != nil {
+		return nil, err
+	}
+	lm.LocalPath = filepath.Join(a.dir, filepath.FromSlash(p.path))
+	if err := r.appendModelHistory(ctx, lm, p.flavors); err != nil {
 		return nil, err
 	}
 	return lm, nil
@@ -186,18 +274,11 @@ func copyFlavors(in map[string]map[string]any) map[string]any {
 }
 
 // appendModelHistory adds the model to the run's mlflow.log-model.history
-// tag, in Python's json.dumps format.
+// tag atomically, in Python's json.dumps format, keeping the entries there
+// as they are (an old value that is not a JSON list is replaced: MLflow
+// would fail on it). As MLflow's record_logged_model, it writes the tag at
+// any length.
 func (r *Run) appendModelHistory(ctx context.Context, lm *LoggedModel, flavors map[string]any) error {
-	run, err := r.c.store.GetRun(ctx, r.id)
-	if err != nil {
-		return err
-	}
-	var hist []json.RawMessage
-	if old, ok := run.Tag(LogModelHistoryTag); ok && old != "" {
-		if err := json.Unmarshal([]byte(old), &hist); err != nil {
-			hist = nil // MLflow would fail; mlrun starts a fresh list
-		}
-	}
 	entry := pyJSON(map[string]any{
 		"run_id":           lm.RunID,
 		"artifact_path":    lm.ArtifactPath,
@@ -205,15 +286,17 @@ func (r *Run) appendModelHistory(ctx context.Context, lm *LoggedModel, flavors m
 		"model_uuid":       lm.ModelUUID,
 		"flavors":          flavors,
 	}, []string{"run_id", "artifact_path", "utc_time_created", "model_uuid", "flavors"})
-	parts := make([]string, 0, len(hist)+1)
-	for _, h := range hist {
-		var v any
-		if json.Unmarshal(h, &v) == nil {
-			parts = append(parts, pyJSON(v, nil))
+	return r.c.updateRunTag(ctx, r.id, LogModelHistoryTag, func(old string, _ bool) (string, error) {
+		var hist []json.RawMessage
+		if old != "" && json.Unmarshal([]byte(old), &hist) != nil {
+			hist = nil
 		}
-	}
-	parts = append(parts, entry)
-	return r.SetTag(ctx, LogModelHistoryTag, "["+strings.Join(parts, ", ")+"]")
+		parts := make([]string, 0, len(hist)+1)
+		for _, h := range hist {
+			parts = append(parts, string(h))
+		}
+		return "[" + strings.Join(append(parts, entry), ", ") + "]", nil
+	})
 }
 
 // pyDatetime formats t as Python's str(datetime): microseconds only when
@@ -227,62 +310,85 @@ func pyDatetime(t time.Time) string {
 }
 
 // pyJSON encodes v as Python's json.dumps (", " and ": " separators,
-// ensure_ascii). Maps keep the key order in order (then the rest, sorted
-// for determinism; Python keeps insertion order).
+// ensure_ascii, floats as Python's repr, NaN and Infinity as Python writes
+// them). Maps keep the key order in order (then the rest, sorted for
+// determinism; Python keeps insertion order). v holds what a flavor or
+// MLmodel metadata may: nil, bools, numbers, strings, and slices, arrays,
+// maps with string keys and pointers of them.
 func pyJSON(v any, order []string) string {
 	var b strings.Builder
-	writePyJSON(&b, v, order)
+	writePyJSON(&b, reflect.ValueOf(v), order, 0)
 	return b.String()
 }
 
-func writePyJSON(w io.StringWriter, v any, order []string) {
-	switch x := v.(type) {
-	case nil:
+func writePyJSON(w *strings.Builder, v reflect.Value, order []string, depth int) {
+	for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) && !v.IsNil() {
+		v = v.Elem()
+	}
+	if !v.IsValid() || depth > maxParamDepth {
 		w.WriteString("null")
-	case bool:
-		if x {
+		return
+	}
+	if n, ok := v.Interface().(json.Number); ok {
+		w.WriteString(n.String())
+		return
+	}
+	switch v.Kind() {
+	case reflect.Bool:
+		if v.Bool() {
 			w.WriteString("true")
 		} else {
 			w.WriteString("false")
 		}
-	case string:
-		w.WriteString(pystr.JSONQuote(x))
-	case int:
-		w.WriteString(strconv.Itoa(x))
-	case int64:
-		w.WriteString(strconv.FormatInt(x, 10))
-	case float64:
-		if x == float64(int64(x)) && !strings.ContainsAny(strconv.FormatFloat(x, 'g', -1, 64), "e") {
-			w.WriteString(strconv.FormatFloat(x, 'f', 1, 64))
-		} else {
-			w.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+	case reflect.String:
+		w.WriteString(pystr.JSONQuote(v.String()))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		w.WriteString(strconv.FormatInt(v.Int(), 10))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		w.WriteString(strconv.FormatUint(v.Uint(), 10))
+	case reflect.Float32, reflect.Float64:
+		f := v.Float()
+		if v.Kind() == reflect.Float32 {
+			f = float32Value(f)
 		}
-	case []any:
+		switch {
+		case math.IsNaN(f):
+			w.WriteString("NaN")
+		case math.IsInf(f, 1):
+			w.WriteString("Infinity")
+		case math.IsInf(f, -1):
+			w.WriteString("-Infinity")
+		default:
+			w.WriteString(pyfloat.Repr(f))
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			w.WriteString("null")
+			return
+		}
 		w.WriteString("[")
-		for i, e := range x {
+		for i := range v.Len() {
 			if i > 0 {
 				w.WriteString(", ")
 			}
-			writePyJSON(w, e, nil)
+			writePyJSON(w, v.Index(i), nil, depth+1)
 		}
 		w.WriteString("]")
-	case []string:
-		a := make([]any, len(x))
-		for i, s := range x {
-			a[i] = s
+	case reflect.Map:
+		if v.IsNil() || v.Type().Key().Kind() != reflect.String {
+			w.WriteString("null")
+			return
 		}
-		writePyJSON(w, a, nil)
-	case map[string]any:
-		keys := make([]string, 0, len(x))
+		keys := make([]string, 0, v.Len())
 		for _, k := range order {
-			if _, ok := x[k]; ok {
+			if v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())).IsValid() {
 				keys = append(keys, k)
 			}
 		}
 		var rest []string
-		for k := range x {
-			if !slices.Contains(keys, k) {
-				rest = append(rest, k)
+		for _, k := range v.MapKeys() {
+			if !slices.Contains(keys, k.String()) {
+				rest = append(rest, k.String())
 			}
 		}
 		sort.Strings(rest)
@@ -294,17 +400,10 @@ func writePyJSON(w io.StringWriter, v any, order []string) {
 			}
 			w.WriteString(pystr.JSONQuote(k))
 			w.WriteString(": ")
-			writePyJSON(w, x[k], nil)
+			writePyJSON(w, v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())), nil, depth+1)
 		}
 		w.WriteString("}")
-	case map[string]string:
-		m := map[string]any{}
-		for k, s := range x {
-			m[k] = s
-		}
-		writePyJSON(w, m, order)
 	default:
-		b, _ := json.Marshal(x)
-		w.WriteString(string(b))
+		w.WriteString("null")
 	}
 }

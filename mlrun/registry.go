@@ -13,6 +13,9 @@ import (
 // Registry returns the client's model registry: the store's, if its
 // backend has one (the file store and the SQLite store do).
 func (c *Client) Registry() (store.Registry, error) {
+	if err := c.valid(); err != nil {
+		return nil, err
+	}
 	r, ok := c.store.(store.Registry)
 	if !ok {
 		return nil, store.InvalidStatef("the store at %q has no model registry", c.uri)
@@ -56,9 +59,14 @@ func WithRunLink(link string) RegisterOption {
 // given. A runs:/ URI with no MLmodel at its path names, as in MLflow 3,
 // the logged model of that name logged by the run.
 func (c *Client) RegisterModel(ctx context.Context, modelURI, name string, opts ...RegisterOption) (*store.ModelVersion, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	var cfg registerConfig
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	r, err := c.Registry()
 	if err != nil {
@@ -205,6 +213,9 @@ func (c *Client) resolveModelVersion(ctx context.Context, uri string) (*store.Mo
 
 // ResolveModelVersion returns the model version a models:/ URI names.
 func (c *Client) ResolveModelVersion(ctx context.Context, uri string) (*store.ModelVersion, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	return c.resolveModelVersion(ctx, uri)
 }
 
@@ -212,6 +223,9 @@ func (c *Client) ResolveModelVersion(ctx context.Context, uri string) (*store.Mo
 // models:/<model_id> (an MLflow 3 logged model), models:/name/3, models:/name/Production, models:/name/latest,
 // models:/name@champion, runs:/<run_id>/<path>, or a file:// URI.
 func (c *Client) ResolveModelURI(ctx context.Context, uri string) (string, error) {
+	if err := c.ready(ctx); err != nil {
+		return "", err
+	}
 	switch {
 	case isLoggedModelURI(uri):
 		id, _ := store.IsLoggedModelURI(uri)
@@ -251,6 +265,9 @@ func (c *Client) ResolveModelURI(ctx context.Context, uri string) (string, error
 
 // CreateRegisteredModel creates a registered model.
 func (c *Client) CreateRegisteredModel(ctx context.Context, name string, tags map[string]string, description string) (*store.RegisteredModel, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return nil, err
@@ -260,6 +277,9 @@ func (c *Client) CreateRegisteredModel(ctx context.Context, name string, tags ma
 
 // GetRegisteredModel returns a registered model.
 func (c *Client) GetRegisteredModel(ctx context.Context, name string) (*store.RegisteredModel, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return nil, err
@@ -269,6 +289,9 @@ func (c *Client) GetRegisteredModel(ctx context.Context, name string) (*store.Re
 
 // RenameRegisteredModel renames a registered model.
 func (c *Client) RenameRegisteredModel(ctx context.Context, name, newName string) (*store.RegisteredModel, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return nil, err
@@ -278,6 +301,9 @@ func (c *Client) RenameRegisteredModel(ctx context.Context, name, newName string
 
 // UpdateRegisteredModel sets a registered model's description.
 func (c *Client) UpdateRegisteredModel(ctx context.Context, name, description string) (*store.RegisteredModel, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return nil, err
@@ -287,6 +313,9 @@ func (c *Client) UpdateRegisteredModel(ctx context.Context, name, description st
 
 // DeleteRegisteredModel deletes a registered model and its versions.
 func (c *Client) DeleteRegisteredModel(ctx context.Context, name string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return err
@@ -296,6 +325,9 @@ func (c *Client) DeleteRegisteredModel(ctx context.Context, name string) error {
 
 // SearchRegisteredModels searches registered models.
 func (c *Client) SearchRegisteredModels(ctx context.Context, q store.RegisteredModelQuery) (*store.RegisteredModelPage, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return nil, err
@@ -305,6 +337,9 @@ func (c *Client) SearchRegisteredModels(ctx context.Context, q store.RegisteredM
 
 // SetRegisteredModelTag sets a registered-model tag.
 func (c *Client) SetRegisteredModelTag(ctx context.Context, name, key, value string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return err
@@ -314,6 +349,9 @@ func (c *Client) SetRegisteredModelTag(ctx context.Context, name, key, value str
 
 // DeleteRegisteredModelTag removes a registered-model tag.
 func (c *Client) DeleteRegisteredModelTag(ctx context.Context, name, key string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return err
@@ -323,6 +361,9 @@ func (c *Client) DeleteRegisteredModelTag(ctx context.Context, name, key string)
 
 // GetModelVersion returns a model version.
 func (c *Client) GetModelVersion(ctx context.Context, name string, version int64) (*store.ModelVersion, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return nil, err
@@ -332,6 +373,9 @@ func (c *Client) GetModelVersion(ctx context.Context, name string, version int64
 
 // UpdateModelVersion sets a model version's description.
 func (c *Client) UpdateModelVersion(ctx context.Context, name string, version int64, description string) (*store.ModelVersion, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return nil, err
@@ -341,6 +385,9 @@ func (c *Client) UpdateModelVersion(ctx context.Context, name string, version in
 
 // DeleteModelVersion deletes a model version; its number is not reused.
 func (c *Client) DeleteModelVersion(ctx context.Context, name string, version int64) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return err
@@ -352,6 +399,9 @@ func (c *Client) DeleteModelVersion(ctx context.Context, name string, version in
 // Production, Archived; any case). With archiveExisting, the versions in
 // that stage (Staging or Production only) are archived.
 func (c *Client) TransitionModelVersionStage(ctx context.Context, name string, version int64, stage string, archiveExisting bool) (*store.ModelVersion, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return nil, err
@@ -361,6 +411,9 @@ func (c *Client) TransitionModelVersionStage(ctx context.Context, name string, v
 
 // GetLatestVersions returns the latest version per stage.
 func (c *Client) GetLatestVersions(ctx context.Context, name string, stages ...string) ([]*store.ModelVersion, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return nil, err
@@ -370,6 +423,9 @@ func (c *Client) GetLatestVersions(ctx context.Context, name string, stages ...s
 
 // SearchModelVersions searches model versions.
 func (c *Client) SearchModelVersions(ctx context.Context, q store.ModelVersionQuery) (*store.ModelVersionPage, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return nil, err
@@ -379,6 +435,9 @@ func (c *Client) SearchModelVersions(ctx context.Context, q store.ModelVersionQu
 
 // SetModelVersionTag sets a model-version tag.
 func (c *Client) SetModelVersionTag(ctx context.Context, name string, version int64, key, value string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return err
@@ -388,6 +447,9 @@ func (c *Client) SetModelVersionTag(ctx context.Context, name string, version in
 
 // DeleteModelVersionTag removes a model-version tag.
 func (c *Client) DeleteModelVersionTag(ctx context.Context, name string, version int64, key string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return err
@@ -397,6 +459,9 @@ func (c *Client) DeleteModelVersionTag(ctx context.Context, name string, version
 
 // SetRegisteredModelAlias points an alias (e.g. "champion") at a version.
 func (c *Client) SetRegisteredModelAlias(ctx context.Context, name, alias string, version int64) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return err
@@ -406,6 +471,9 @@ func (c *Client) SetRegisteredModelAlias(ctx context.Context, name, alias string
 
 // DeleteRegisteredModelAlias removes an alias.
 func (c *Client) DeleteRegisteredModelAlias(ctx context.Context, name, alias string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return err
@@ -415,6 +483,9 @@ func (c *Client) DeleteRegisteredModelAlias(ctx context.Context, name, alias str
 
 // GetModelVersionByAlias returns the version an alias points at.
 func (c *Client) GetModelVersionByAlias(ctx context.Context, name, alias string) (*store.ModelVersion, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return nil, err
@@ -424,6 +495,9 @@ func (c *Client) GetModelVersionByAlias(ctx context.Context, name, alias string)
 
 // GetModelVersionDownloadURI returns where a version's files are.
 func (c *Client) GetModelVersionDownloadURI(ctx context.Context, name string, version int64) (string, error) {
+	if err := c.ready(ctx); err != nil {
+		return "", err
+	}
 	r, err := c.Registry()
 	if err != nil {
 		return "", err

@@ -7,24 +7,30 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"github.com/mlrun-go/mlrun/store"
 )
 
 // Run is a handle on one run. It is safe for concurrent use: many
-// goroutines may log to the same run.
+// goroutines (and processes, each with its own handle) may log to the same
+// run; the read-modify-writes a logging call implies (LogTable's rows, the
+// mlflow.loggedArtifacts and mlflow.log-model.history tags) are atomic.
+//
+// A Run remembers the first error of its logging methods (see [Run.Err]),
+// which [Run.End] returns, so a training loop may log without checking each
+// call and check once at the end; each call still returns its own error.
 type Run struct {
 	c            *Client
 	id           string
 	experimentID string
 	artifactURI  string
 
-	mu    sync.Mutex // guards ended
+	mu    sync.Mutex // guards ended and err
 	ended bool
+	err   error          // the first error of a logging method (sticky)
+	sys   *systemMonitor // system metrics (sysmetrics.go), or nil; stopped by End
 }
 
 // RunOption configures [Client.StartRun].
@@ -38,6 +44,7 @@ type runConfig struct {
 	description    *string
 	parentID       string
 	startTime      time.Time
+	systemMetrics  *systemMetricsConfig // WithSystemMetrics (sysmetrics.go); nil: the environment decides
 }
 
 // WithRunName names the run; without it MLflow's adjective-noun-NNN name is
@@ -98,8 +105,8 @@ func WithDescription(text string) RunOption {
 // WithParent nests the new run under parent (the mlflow.parentRunId tag).
 func WithParent(parent *Run) RunOption {
 	return func(c *runConfig) error {
-		if parent == nil {
-			return errors.New("mlrun: parent run must not be nil")
+		if parent == nil || parent.id == "" {
+			return store.Invalidf("mlrun: parent run must not be nil")
 		}
 		c.parentID = parent.id
 		return nil
@@ -142,11 +149,21 @@ var resumeFromEnv sync.Mutex
 // the process resumes that run instead, as mlflow.start_run does, and
 // unsets the variable.
 func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) {
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	var cfg runConfig
 	for _, o := range opts {
+		if o == nil {
+			continue
+		}
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
+	}
+	sys, err := resolveSystemMetrics(ctx, cfg.systemMetrics)
+	if err != nil {
+		return nil, err
 	}
 	tags := maps.Clone(cfg.tags)
 	if tags == nil {
@@ -167,7 +184,7 @@ func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) 
 		}
 		resumeFromEnv.Unlock()
 		if id != "" {
-			return c.resume(ctx, id, cfg.name, tags)
+			return sys.attach(c.resume(ctx, id, cfg.name, tags))
 		}
 	}
 
@@ -175,7 +192,7 @@ func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) 
 	switch {
 	case expID != "":
 	case cfg.experimentName != "":
-		exp, err := c.getOrCreateExperiment(ctx, cfg.experimentName)
+		exp, err := c.getOrCreateExperiment(ctx, cfg.experimentName, experimentConfig{})
 		if err != nil {
 			return nil, err
 		}
@@ -216,13 +233,24 @@ func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) 
 	if err != nil {
 		return nil, err
 	}
-	return c.handle(&r.Info), nil
+	return sys.attach(c.handle(&r.Info), nil)
 }
 
 // ResumeRun reopens an existing run: its status goes back to RUNNING, as
-// with mlflow.start_run(run_id=...).
+// with mlflow.start_run(run_id=...), and its end time stays what it was
+// (MLflow passes the previous end_time back). Ending the handle sets a new
+// end time, as mlflow.end_run does. To add to a finished run without
+// reopening it, use the Client methods ([Client.LogModel],
+// [Client.SetRunTag], [Client.LogBatch]).
 func (c *Client) ResumeRun(ctx context.Context, runID string) (*Run, error) {
-	return c.resume(ctx, runID, "", nil)
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
+	sys, err := resolveSystemMetrics(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return sys.attach(c.resume(ctx, runID, "", nil))
 }
 
 func (c *Client) resume(ctx context.Context, runID, name string, tags map[string]string) (*Run, error) {
@@ -252,57 +280,61 @@ func (c *Client) handle(info *store.RunInfo) *Run {
 	return &Run{c: c, id: info.RunID, experimentID: info.ExperimentID, artifactURI: info.ArtifactURI}
 }
 
-// ID returns the run id.
-func (r *Run) ID() string { return r.id }
-
-// ExperimentID returns the id of the run's experiment.
-func (r *Run) ExperimentID() string { return r.experimentID }
-
-// ArtifactURI returns the root URI of the run's artifacts.
-func (r *Run) ArtifactURI() string { return r.artifactURI }
-
-// Get returns the run as stored now.
-func (r *Run) Get(ctx context.Context) (*store.Run, error) { return r.c.store.GetRun(ctx, r.id) }
-
-// ParamString formats a param value the way MLflow's Python client does
-// (str(value)): floats as Python's repr, booleans as True/False, nil as None.
-func ParamString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case string:
-		return x
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case float64:
-		return pyfloat.Repr(x)
-	case float32:
-		return pyfloat.Repr(float64(x))
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case fmt.Stringer:
-		return x.String()
-	default:
-		return fmt.Sprint(x)
+// ID returns the run id ("" for a nil Run).
+func (r *Run) ID() string {
+	if r == nil {
+		return ""
 	}
+	return r.id
 }
 
-// LogParam logs a param. Its value is formatted with [ParamString]; once
-// logged it cannot change (logging the same value again is a no-op).
-func (r *Run) LogParam(ctx context.Context, key string, value any) error {
-	return r.LogBatch(ctx, nil, []store.Param{{Key: key, Value: ParamString(value)}}, nil)
+// ExperimentID returns the id of the run's experiment.
+func (r *Run) ExperimentID() string {
+	if r == nil {
+		return ""
+	}
+	return r.experimentID
+}
+
+// ArtifactURI returns the root URI of the run's artifacts.
+func (r *Run) ArtifactURI() string {
+	if r == nil {
+		return ""
+	}
+	return r.artifactURI
+}
+
+// Get returns the run as stored now.
+func (r *Run) Get(ctx context.Context) (*store.Run, error) {
+	if err := r.ready(ctx); err != nil {
+		return nil, err
+	}
+	return r.c.store.GetRun(ctx, r.id)
+}
+
+// LogParam logs a param. Its value is formatted with [ParamString], as
+// MLflow's str(value); once logged it cannot change (logging the same value
+// again is a no-op). A value that contains itself, or is nested deeper
+// than Python allows, is ErrInvalidParameter.
+func (r *Run) LogParam(ctx context.Context, key string, value any) (err error) {
+	defer r.keep(&err)
+	v, err := paramString(value)
+	if err != nil {
+		return fmt.Errorf("LogParam %q: %w", key, err)
+	}
+	return r.LogBatch(ctx, nil, []store.Param{{Key: key, Value: v}}, nil)
 }
 
 // LogParams logs several params at once, in key order.
-func (r *Run) LogParams(ctx context.Context, params map[string]any) error {
+func (r *Run) LogParams(ctx context.Context, params map[string]any) (err error) {
+	defer r.keep(&err)
 	ps := make([]store.Param, 0, len(params))
 	for _, k := range slices.Sorted(maps.Keys(params)) {
-		ps = append(ps, store.Param{Key: k, Value: ParamString(params[k])})
+		v, err := paramString(params[k])
+		if err != nil {
+			return fmt.Errorf("LogParams %q: %w", k, err)
+		}
+		ps = append(ps, store.Param{Key: k, Value: v})
 	}
 	return r.LogBatch(ctx, nil, ps, nil)
 }
@@ -324,7 +356,9 @@ func WithTime(t time.Time) MetricOption {
 func (r *Run) metric(key string, v float64, opts []MetricOption) store.Metric {
 	m := store.Metric{Key: key, Value: v, Timestamp: -1}
 	for _, o := range opts {
-		o(&m)
+		if o != nil {
+			o(&m)
+		}
 	}
 	if m.Timestamp == -1 {
 		m.Timestamp = r.c.nowMillis()
@@ -333,18 +367,28 @@ func (r *Run) metric(key string, v float64, opts []MetricOption) store.Metric {
 }
 
 // LogMetric logs one point of a metric. NaN and ±Inf are allowed.
-func (r *Run) LogMetric(ctx context.Context, key string, value float64, opts ...MetricOption) error {
+func (r *Run) LogMetric(ctx context.Context, key string, value float64, opts ...MetricOption) (err error) {
+	defer r.keep(&err)
+	if err := r.ready(ctx); err != nil {
+		return err
+	}
 	return r.LogBatch(ctx, []store.Metric{r.metric(key, value, opts)}, nil, nil)
 }
 
 // LogMetrics logs several metrics with the same step and timestamp.
-func (r *Run) LogMetrics(ctx context.Context, metrics map[string]float64, opts ...MetricOption) error {
+func (r *Run) LogMetrics(ctx context.Context, metrics map[string]float64, opts ...MetricOption) (err error) {
+	defer r.keep(&err)
+	if err := r.ready(ctx); err != nil {
+		return err
+	}
 	ms := make([]store.Metric, 0, len(metrics))
 	ts := r.c.nowMillis()
 	for _, k := range slices.Sorted(maps.Keys(metrics)) {
 		m := store.Metric{Key: k, Value: metrics[k], Timestamp: ts}
 		for _, o := range opts {
-			o(&m)
+			if o != nil {
+				o(&m)
+			}
 		}
 		ms = append(ms, m)
 	}
@@ -352,18 +396,21 @@ func (r *Run) LogMetrics(ctx context.Context, metrics map[string]float64, opts .
 }
 
 // SetTag sets a run tag.
-func (r *Run) SetTag(ctx context.Context, key, value string) error {
+func (r *Run) SetTag(ctx context.Context, key, value string) (err error) {
+	defer r.keep(&err)
 	return r.LogBatch(ctx, nil, nil, []store.Tag{{Key: key, Value: value}})
 }
 
 // SetTags sets several run tags, in key order.
-func (r *Run) SetTags(ctx context.Context, tags map[string]string) error {
+func (r *Run) SetTags(ctx context.Context, tags map[string]string) (err error) {
+	defer r.keep(&err)
 	return r.LogBatch(ctx, nil, nil, sortedTags(tags))
 }
 
 // DeleteTag removes a run tag.
-func (r *Run) DeleteTag(ctx context.Context, key string) error {
-	if err := r.checkActive(); err != nil {
+func (r *Run) DeleteTag(ctx context.Context, key string) (err error) {
+	defer r.keep(&err)
+	if err := r.checkActive(ctx); err != nil {
 		return err
 	}
 	return r.c.store.DeleteTag(ctx, r.id, key)
@@ -371,19 +418,24 @@ func (r *Run) DeleteTag(ctx context.Context, key string) error {
 
 // LogBatch logs metrics, params and tags (see [Client.LogBatch]). Logging
 // through a handle whose run has ended is ErrInvalidState.
-func (r *Run) LogBatch(ctx context.Context, metrics []store.Metric, params []store.Param, tags []store.Tag) error {
-	if err := r.checkActive(); err != nil {
+func (r *Run) LogBatch(ctx context.Context, metrics []store.Metric, params []store.Param, tags []store.Tag) (err error) {
+	defer r.keep(&err)
+	if err := r.checkActive(ctx); err != nil {
 		return err
 	}
 	return r.c.LogBatch(ctx, r.id, metrics, params, tags)
 }
 
-// checkActive refuses logging through a handle whose run has ended.
-func (r *Run) checkActive() error {
+// checkActive checks the handle and ctx (see ready) and refuses logging
+// through a handle whose run has ended.
+func (r *Run) checkActive(ctx context.Context) error {
+	if err := r.ready(ctx); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended {
-		return store.InvalidStatef("The run %s has ended; resume it with ResumeRun to log more, or use the Client methods to change a finished run", r.id)
+		return store.InvalidStatef("The run %s has ended; resume it with ResumeRun to log more, or change the finished run with the Client methods (LogModel, SetRunTag, LogBatch)", r.id)
 	}
 	return nil
 }
@@ -391,6 +443,9 @@ func (r *Run) checkActive() error {
 // SetRunTag sets a tag on any run that is not deleted, ended or not, as
 // MlflowClient.set_tag does.
 func (c *Client) SetRunTag(ctx context.Context, runID, key, value string) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	return c.LogBatch(ctx, runID, nil, nil, []store.Tag{{Key: key, Value: value}})
 }
 
@@ -399,6 +454,9 @@ func (c *Client) SetRunTag(ctx context.Context, runID, key, value string) error 
 // every part is validated before the first is written, so invalid input
 // writes nothing.
 func (c *Client) LogBatch(ctx context.Context, runID string, metrics []store.Metric, params []store.Param, tags []store.Tag) error {
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	type chunk struct {
 		m []store.Metric
 		p []store.Param
@@ -453,8 +511,12 @@ func WithStatus(s store.RunStatus) EndOption { return func(c *endConfig) { c.sta
 // for use with a named error result: defer run.End(ctx, mlrun.OnError(&err)).
 func OnError(err *error) EndOption { return func(c *endConfig) { c.errp = err } }
 
-// End ends the run: FINISHED by default, or the status given. It is safe to
-// call more than once (later calls do nothing) and is meant to be deferred:
+// End ends the run: FINISHED by default, or the status given. It returns
+// the run's sticky error ([Run.Err]: the first error of its logging
+// methods, if any), joined with End's own; the status is the one asked for
+// either way (use OnError to end FAILED on an error of your own). It is
+// safe to call more than once: once the run has ended, later calls do
+// nothing and return nil. It is meant to be deferred:
 //
 //	defer run.End(ctx)
 //
@@ -462,12 +524,22 @@ func OnError(err *error) EndOption { return func(c *endConfig) { c.errp = err } 
 // run as FAILED and lets the panic continue.
 func (r *Run) End(ctx context.Context, opts ...EndOption) error {
 	if p := recover(); p != nil {
-		_ = r.end(context.WithoutCancel(ctx), store.StatusFailed)
+		if r != nil && r.c != nil {
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			_, _ = r.end(context.WithoutCancel(ctx), store.StatusFailed)
+		}
 		panic(p)
+	}
+	if err := r.ready(ctx); err != nil {
+		return err
 	}
 	cfg := endConfig{status: store.StatusFinished}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	if cfg.errp != nil && *cfg.errp != nil {
 		cfg.status = store.StatusFailed
@@ -475,21 +547,31 @@ func (r *Run) End(ctx context.Context, opts ...EndOption) error {
 	if !cfg.status.Terminated() {
 		return store.Invalidf("End: status %v is not a terminal status (FINISHED, FAILED or KILLED)", cfg.status)
 	}
-	return r.end(ctx, cfg.status)
+	ended, err := r.end(ctx, cfg.status)
+	if !ended {
+		return nil // ended before
+	}
+	if sticky := r.Err(); sticky != nil {
+		return errors.Join(fmt.Errorf("run %s: a logging call failed: %w", r.id, sticky), err)
+	}
+	return err
 }
 
-func (r *Run) end(ctx context.Context, status store.RunStatus) error {
+// end records the run's end, unless the handle has ended already: ended
+// reports whether this call tried (false after a successful earlier End).
+func (r *Run) end(ctx context.Context, status store.RunStatus) (ended bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended {
-		return nil
+		return false, nil
 	}
+	r.sys.stop()
 	end := r.c.nowMillis()
 	if _, err := r.c.store.UpdateRun(ctx, r.id, store.RunUpdate{Status: status, EndTime: &end}); err != nil {
-		return err
+		return true, err
 	}
 	r.ended = true
-	return nil
+	return true, nil
 }
 
 func sortedTags(m map[string]string) []store.Tag {

@@ -3,6 +3,7 @@ package mlrun
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -11,16 +12,38 @@ import (
 	"github.com/mlrun-go/mlrun/store"
 )
 
+// EnvServerArtifactRoot is the environment variable MLflow 3's Python
+// client reads for the default artifact root of a SQL store
+// (_get_sqlalchemy_store; `mlflow server` sets it for the processes it
+// starts). See WithArtifactRoot.
+const EnvServerArtifactRoot = "_MLFLOW_SERVER_ARTIFACT_ROOT"
+
+// sqliteArtifactRoot is the default artifact root of a SQLite store opened
+// with cfg: WithArtifactRoot, else, as MLflow 3.17.2's
+// _get_sqlalchemy_store, $_MLFLOW_SERVER_ARTIFACT_ROOT (MLflow 2.22.5 does
+// not read it), else "" (sqlstore's default: ./mlruns made absolute, as
+// MLflow's DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH).
+func sqliteArtifactRoot(cfg config) string {
+	if cfg.artifactRoot != "" {
+		return cfg.artifactRoot
+	}
+	if major, _, _ := strings.Cut(cfg.models.mlflowVersion, "."); major == "1" || major == "2" {
+		return ""
+	}
+	return os.Getenv(EnvServerArtifactRoot)
+}
+
 // openSQLite opens (or creates) the MLflow SQLite database at path. A new
 // database gets the schema of the MLflow release chosen with
 // [WithMLflowVersion] (an exact supported release, or the newest supported
 // one of that major version), else the newest supported release.
-func openSQLite(ctx context.Context, path, mlflowVersion string, readOnly bool) (store.Store, error) {
+// artifactRoot is the default artifact root ("" for MLflow's ./mlruns).
+func openSQLite(ctx context.Context, path, mlflowVersion, artifactRoot string, readOnly bool) (store.Store, error) {
 	v, err := schemaVersion(mlflowVersion)
 	if err != nil {
 		return nil, err
 	}
-	s, err := sqlstore.Open(ctx, path, &sqlstore.Options{MLflowVersion: v, ReadOnly: readOnly})
+	s, err := sqlstore.Open(ctx, path, &sqlstore.Options{MLflowVersion: v, ArtifactRoot: artifactRoot, ReadOnly: readOnly})
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite store %s: %w", path, err)
 	}

@@ -49,6 +49,23 @@ func hasMlrunsData(dir string) bool {
 	return false
 }
 
+// isLocalURI reports whether uri names a local path: a plain path (a
+// one-letter scheme is a Windows drive) or a file: URI.
+func isLocalURI(uri string) bool {
+	scheme, _, hasScheme := uriScheme(uri)
+	return !hasScheme || strings.EqualFold(scheme, "file")
+}
+
+// uriScheme splits uri at its scheme's colon; hasScheme is false for a
+// plain path (a one-letter "scheme" is a Windows drive).
+func uriScheme(uri string) (scheme, rest string, hasScheme bool) {
+	scheme, rest, hasScheme = strings.Cut(uri, ":")
+	if !hasScheme || len(scheme) == 1 || strings.ContainsAny(scheme, `/\.`) {
+		return "", uri, false
+	}
+	return scheme, rest, true
+}
+
 func isDigits(s string) bool {
 	if s == "" {
 		return false
@@ -73,9 +90,8 @@ const (
 // ParseTrackingURI returns the backend a tracking URI selects and the local
 // path of the store: the mlruns directory or the SQLite file.
 func ParseTrackingURI(uri string) (Backend, string, error) {
-	scheme, rest, hasScheme := strings.Cut(uri, ":")
-	if !hasScheme || len(scheme) == 1 || strings.ContainsAny(scheme, `/\.`) {
-		// A plain path (a one-letter "scheme" is a Windows drive).
+	scheme, rest, hasScheme := uriScheme(uri)
+	if !hasScheme {
 		return BackendFile, uri, nil
 	}
 	switch strings.ToLower(scheme) {
@@ -105,20 +121,23 @@ func ParseTrackingURI(uri string) (Backend, string, error) {
 	}
 }
 
-func openStore(ctx context.Context, uri, mlflowVersion string, readOnly bool) (store.Store, error) {
+func openStore(ctx context.Context, uri string, cfg config) (store.Store, error) {
 	backend, path, err := ParseTrackingURI(uri)
 	if err != nil {
 		return nil, err
 	}
 	switch backend {
 	case BackendFile:
-		s, err := fsstore.Open(ctx, path, &fsstore.Options{ReadOnly: readOnly})
+		if cfg.artifactRoot != "" {
+			return nil, store.Invalidf("mlrun: WithArtifactRoot applies to SQLite stores; a file store (%s) keeps artifacts inside its mlruns directory, as MLflow's FileStore does", uri)
+		}
+		s, err := fsstore.Open(ctx, path, &fsstore.Options{ReadOnly: cfg.readOnly})
 		if err != nil {
 			return nil, fmt.Errorf("open file store %s: %w", path, err)
 		}
 		return s, nil
 	case BackendSQLite:
-		return openSQLite(ctx, path, mlflowVersion, readOnly)
+		return openSQLite(ctx, path, cfg.models.mlflowVersion, sqliteArtifactRoot(cfg), cfg.readOnly)
 	}
 	return nil, store.Invalidf("tracking URI %q: unsupported backend", uri)
 }

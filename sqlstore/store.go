@@ -102,6 +102,12 @@ type Store struct {
 	// processes.
 	writeSem chan struct{}
 
+	// txSem bounds the transactions open at once to one less than the
+	// connection pool's size. A transaction that prepares a statement not
+	// yet cached (stmt) needs a second connection for a moment; with every
+	// connection held by such a transaction, they would all wait forever.
+	txSem chan struct{}
+
 	// mu guards closed. Every operation holds a read lock for its whole
 	// duration, so Close waits for the operations in flight.
 	mu     sync.RWMutex
@@ -178,6 +184,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		now:          store.NowMillis,
 		newUUID:      store.NewRunID,
 		writeSem:     make(chan struct{}, 1),
+		txSem:        make(chan struct{}, poolSize()-1),
 		busyTimeout:  o.BusyTimeout,
 	}
 	if h := o.hooks; h != nil {
@@ -436,6 +443,9 @@ const walAutocheckpointPages = 10000
 // single-tenant mode.
 const defaultWorkspace = "default"
 
+// poolSize is the number of connections of a Store's pool.
+func poolSize() int { return max(4, runtime.GOMAXPROCS(0)) }
+
 // openDB opens a connection pool on the file. Every connection gets
 // MLflow's session pragmas (foreign_keys, busy_timeout) and, for writers,
 // BEGIN IMMEDIATE transactions and the synchronous level.
@@ -466,7 +476,7 @@ func openDB(path string, o *Options, readOnly bool) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := max(4, runtime.GOMAXPROCS(0))
+	n := poolSize()
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	if err := db.Ping(); err != nil {
@@ -655,6 +665,12 @@ func (s *Store) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 }
 
 func (s *Store) runTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	select {
+	case s.txSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.txSem }()
 	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return err

@@ -31,17 +31,12 @@ func registerBest(ctx context.Context, c *mlrun.Client, best result) (*store.Mod
 	if err != nil {
 		return nil, err
 	}
-	run, err := c.ResumeRun(ctx, best.runID)
-	if err != nil {
-		return nil, err
-	}
-	lm, err := run.LogModel(ctx, "model", mlrun.Model{
+	// The best run has ended: Client.LogModel adds the model to it
+	// without reopening it (its status and end time stay).
+	lm, err := c.LogModel(ctx, best.runID, "model", mlrun.Model{
 		Flavors: map[string]map[string]any{"go_ridge": {"data": "weights.json", "format": "json", "predict": "x·w + b"}},
 		Files:   map[string][]byte{"weights.json": weights},
 	})
-	if endErr := run.End(ctx); err == nil {
-		err = endErr
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,38 @@ func Repr(s string) string {
 	return b.String()
 }
 
+// BytesRepr is Python's repr() of bytes: b'...' (b"..." when the bytes
+// hold a single quote and no double quote), with \t, \n, \r, escaped
+// quotes and backslashes, and \xhh for other bytes outside printable ASCII.
+func BytesRepr(b []byte) string {
+	q := byte('\'')
+	if strings.IndexByte(string(b), '\'') >= 0 && strings.IndexByte(string(b), '"') < 0 {
+		q = '"'
+	}
+	var s strings.Builder
+	s.WriteString("b")
+	s.WriteByte(q)
+	for _, c := range b {
+		switch {
+		case c == q || c == '\\':
+			s.WriteByte('\\')
+			s.WriteByte(c)
+		case c == '\t':
+			s.WriteString(`\t`)
+		case c == '\n':
+			s.WriteString(`\n`)
+		case c == '\r':
+			s.WriteString(`\r`)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&s, `\x%02x`, c)
+		default:
+			s.WriteByte(c)
+		}
+	}
+	s.WriteByte(q)
+	return s.String()
+}
+
 // JSONQuote is json.dumps of a str with ensure_ascii (Python's default):
 // everything outside printable ASCII is escaped, characters beyond the
 // BMP as UTF-16 surrogate pairs.

@@ -36,3 +36,19 @@ func TestJSONQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestBytesRepr: the want column is Python 3's repr(b).
+func TestBytesRepr(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"", `b''`},
+		{"plain", `b'plain'`},
+		{"it's", `b"it's"`},
+		{"both ' \"", `b'both \' "'`},
+		{"a'\x00\xff\n\t\r\\", `b"a'\x00\xff\n\t\r\\"`},
+		{"\x7f\x1f", `b'\x7f\x1f'`},
+	} {
+		if got := BytesRepr([]byte(c.in)); got != c.want {
+			t.Errorf("BytesRepr(%q) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
