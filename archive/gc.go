@@ -135,7 +135,7 @@ func GC(ctx context.Context, s store.Store, opts GCOptions) (GCResult, error) {
 		}
 	}
 	// Logged models.
-	deletedModels, err := p.DeletedLoggedModels(ctx)
+	deletedModels, err := p.ListDeletedLoggedModels(ctx)
 	if err != nil {
 		return res, err
 	}

@@ -96,6 +96,17 @@
 //     check-then-write of params. Lock waits are bounded by
 //     Options.LockTimeout and fail with store.ErrLocked. Lock order is
 //     root, then run.
+//   - Reads take no lock: a reader sees each file whole (writes are
+//     renames or whole-line appends), as MLflow's readers do.
+//
+// # Read-only stores
+//
+// Options.ReadOnly opens a store on read-only media, or one the process may
+// not write (another user's, an archive), as MLflow reads it: Open creates
+// nothing and takes no lock (MLflow-written stores have no lock files, and
+// a lock file cannot be created there), and every write method fails with
+// store.ErrReadOnly before touching anything. A missing root is
+// store.ErrNotFound ("no MLflow store at <root>").
 //
 // fsstore is for local file systems: flock and rename are not reliable
 // over NFS.

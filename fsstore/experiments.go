@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"github.com/mlrun-go/mlrun/internal/pystr"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
-	"unicode/utf8"
 
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -149,28 +147,23 @@ func (s *Store) listExperiments(ctx context.Context, view store.ViewType) ([]*st
 // MLflow's file store does. The name check and the creation happen under
 // the store's root lock file, so racing creators (goroutines or
 // processes) create one experiment and the others get ErrAlreadyExists.
+// An explicit artifact location is checked and resolved by
+// store.ExperimentArtifactLocation.
 func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation string, tags []store.Tag) (string, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return "", err
 	}
 	defer s.leave()
-	if err := store.ValidateExperimentName(name); err != nil {
+	artifactLocation, err := store.ValidateCreateExperiment(name, artifactLocation, tags)
+	if err != nil {
 		return "", err
-	}
-	if utf8.RuneCountInString(artifactLocation) > store.MaxArtifactLocationLength {
-		return "", store.Invalidf("Invalid artifact path length. The length of the artifact path cannot be greater than %d characters.", store.MaxArtifactLocationLength)
-	}
-	for _, t := range tags {
-		if err := store.ValidateExperimentTag(t); err != nil {
-			return "", err
-		}
 	}
 	for {
 		id := s.newExpID()
 		if _, _, err := s.findExperiment(id); err == nil {
 			continue // taken (astronomically unlikely)
 		}
-		loc := resolveArtifactLocation(artifactLocation)
+		loc := artifactLocation
 		if loc == "" {
 			loc = appendToURIPath(s.artifactRoot, id)
 		}
@@ -205,25 +198,6 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 		}
 		return id, nil
 	}
-}
-
-// resolveArtifactLocation makes a relative plain path absolute, as
-// MLflow's resolve_uri_if_local does; URIs and absolute paths are kept.
-func resolveArtifactLocation(loc string) string {
-	if loc == "" {
-		return ""
-	}
-	if u, err := url.Parse(loc); err == nil && u.Scheme != "" && len(u.Scheme) > 1 {
-		return loc
-	}
-	if filepath.IsAbs(loc) {
-		return loc
-	}
-	abs, err := filepath.Abs(loc)
-	if err != nil {
-		return loc
-	}
-	return filepath.ToSlash(abs)
 }
 
 // publishExperiment writes a new experiment directory: meta.yaml (without
@@ -300,7 +274,7 @@ func (s *Store) GetExperimentByName(ctx context.Context, name string) (*store.Ex
 // RenameExperiment renames an active experiment. The name check and the
 // rewrite happen under the root lock.
 func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -365,7 +339,7 @@ func (s *Store) writeExpMeta(ctx context.Context, dir string, m *expMeta, tags m
 // cannot be deleted (ErrInvalidParameter); deleting an already deleted
 // experiment is ErrInvalidState.
 func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -413,7 +387,7 @@ func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
 // restores it and its deleted runs, as MLflow does. Restoring an active
 // experiment is ErrInvalidState.
 func (s *Store) RestoreExperiment(ctx context.Context, id string) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -480,7 +454,7 @@ func (s *Store) setRunsLifecycle(ctx context.Context, expDir, from, to string, d
 // SetExperimentTag sets an experiment tag (tags/<key>, raw value). The
 // experiment must be active (ErrInvalidParameter otherwise, as in MLflow).
 func (s *Store) SetExperimentTag(ctx context.Context, id string, tag store.Tag) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()

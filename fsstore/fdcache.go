@@ -105,6 +105,14 @@ func (c *fdCache) add(f *metricFile) {
 
 // release drops the caller's reference to f, closing it if it was the
 // last.
+// has reports whether k's file is open in the cache (so that its path is a
+// file), without taking a reference.
+func (c *fdCache) has(k fileKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k] != nil
+}
+
 func (c *fdCache) release(f *metricFile) {
 	c.mu.Lock()
 	f.refs--

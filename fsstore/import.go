@@ -138,7 +138,7 @@ func (s *Store) ImportExperiment(ctx context.Context, e store.ImportExperiment, 
 // enterImport starts an import call: enter, the request's check, then
 // (unless a dry run) lock. done releases both.
 func (s *Store) enterImport(ctx context.Context, opts store.ImportOptions, lock func(context.Context) (func(), error), check error) (done func(), err error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return nil, err
 	}
 	if check != nil {
@@ -176,7 +176,7 @@ func mergeExperimentTags(have *store.Experiment, e store.ImportExperiment) (miss
 // artifacts/) is assembled in the staging folder and renamed into its
 // experiment's directory, in .trash if the experiment is deleted.
 func (s *Store) ImportRun(ctx context.Context, r store.ImportRun, metrics store.MetricChunks, opts store.ImportOptions) (store.ImportResult, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return store.ImportResult{}, err
 	}
 	defer s.leave()
@@ -452,7 +452,7 @@ func (s *Store) findModelDir(modelID string) (dir, expID string, err error) {
 // assembled in the staging folder; the file store reads back the latest
 // point of each metric key and dataset.
 func (s *Store) ImportLoggedModel(ctx context.Context, m *store.LoggedModel, opts store.ImportOptions) (store.ImportResult, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return store.ImportResult{}, err
 	}
 	defer s.leave()
@@ -706,7 +706,7 @@ func (s *Store) ImportModelVersion(ctx context.Context, v *store.ModelVersion, o
 // PurgeRun implements store.Purger, as MLflow's FileStore._hard_delete_run:
 // the run's directory (with its artifacts, in the default layout) goes.
 func (s *Store) PurgeRun(ctx context.Context, runID string) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -736,7 +736,7 @@ func (s *Store) PurgeRun(ctx context.Context, runID string) error {
 // FileStore._hard_delete_experiment: the experiment's directory in .trash
 // goes, with everything in it.
 func (s *Store) PurgeExperiment(ctx context.Context, id string) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -755,8 +755,8 @@ func (s *Store) PurgeExperiment(ctx context.Context, id string) error {
 	return s.removeModelDir(dir)
 }
 
-// DeletedLoggedModels implements store.Purger.
-func (s *Store) DeletedLoggedModels(ctx context.Context) ([]*store.LoggedModel, error) {
+// ListDeletedLoggedModels implements store.Purger.
+func (s *Store) ListDeletedLoggedModels(ctx context.Context) ([]*store.LoggedModel, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -793,7 +793,7 @@ func (s *Store) DeletedLoggedModels(ctx context.Context) ([]*store.LoggedModel, 
 // PurgeLoggedModel implements store.Purger, as MLflow's
 // FileStore._hard_delete_logged_model.
 func (s *Store) PurgeLoggedModel(ctx context.Context, modelID string) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()

@@ -35,17 +35,31 @@ func md5Hex(parts ...string) string {
 // readers never meet an input or dataset directory without its meta.yaml
 // (which MLflow's get_run would fail on).
 func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.DatasetInput) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
+	if err := store.ValidateLogInputs(runID, inputs); err != nil {
 		return err
 	}
+	// Every document is encoded before the first write, so a request
+	// fails whole or not at all (but for I/O errors).
+	type pending struct {
+		datasetID, inputID string
+		dataset, input     []byte
+	}
+	var todo []pending
 	for _, in := range inputs {
-		if err := store.ValidateDatasetInput(in); err != nil {
+		datasetID := md5Hex(in.Dataset.Name, in.Dataset.Digest)
+		p := pending{datasetID: datasetID, inputID: md5Hex(datasetID, runID)}
+		var err error
+		if p.dataset, err = encodeDataset(in.Dataset); err != nil {
 			return err
 		}
+		if p.input, err = encodeInput(datasetID, in.Tags); err != nil {
+			return err
+		}
+		todo = append(todo, p)
 	}
 	loc, m, err := s.openRun(ctx, runID)
 	if err != nil {
@@ -54,36 +68,36 @@ func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.Data
 	if err := checkActive(m); err != nil {
 		return err
 	}
-	for _, in := range inputs {
-		datasetID := md5Hex(in.Dataset.Name, in.Dataset.Digest)
-		datasetDir := filepath.Join(loc.expDir, datasetsDir, datasetID)
+	for _, p := range todo {
+		datasetDir := filepath.Join(loc.expDir, datasetsDir, p.datasetID)
 		if _, err := os.Stat(datasetDir); errors.Is(err, fs.ErrNotExist) {
-			data, err := encodeDataset(in.Dataset)
-			if err != nil {
-				return err
-			}
 			if err := s.mkdirAll(filepath.Dir(datasetDir)); err != nil {
 				return err
 			}
-			if err := s.publishMetaDir(ctx, datasetDir, data); err != nil {
+			if err := s.publishMetaDir(ctx, datasetDir, p.dataset); err != nil {
 				return err
 			}
 		}
-		inputDir := filepath.Join(loc.dir, inputsDir, md5Hex(datasetID, runID))
+		inputDir := filepath.Join(loc.dir, inputsDir, p.inputID)
 		if _, err := os.Stat(inputDir); errors.Is(err, fs.ErrNotExist) {
-			data, err := encodeInput(datasetID, in.Tags)
-			if err != nil {
-				return err
-			}
 			if err := s.mkdirAll(filepath.Dir(inputDir)); err != nil {
 				return err
 			}
-			if err := s.publishMetaDir(ctx, inputDir, data); err != nil {
+			if err := s.publishMetaDir(ctx, inputDir, p.input); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// isFileName reports whether name, read from a file of the store, names
+// one entry of a directory: not empty, "." or "..", without a path
+// separator or NUL. Names read from disk are checked so before they become
+// paths, so that a damaged or hostile store cannot make a read or write go
+// outside it.
+func isFileName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
 }
 
 // publishMetaDir creates dir holding only meta.yaml; an existing dir
@@ -134,6 +148,12 @@ func (s *Store) readInputs(ctx context.Context, loc runLoc) ([]store.DatasetInpu
 		}
 		if in.SourceType != vertexDataset {
 			continue
+		}
+		if !isFileName(in.SourceID) {
+			// A dataset id is one folder of the experiment's datasets/
+			// (MLflow writes an md5 hex): anything else would make the
+			// read leave the store.
+			return nil, store.Corruptf("input metadata %s: source_id %q is not a dataset id", path, in.SourceID)
 		}
 		dpath := filepath.Join(loc.expDir, datasetsDir, in.SourceID, metaFile)
 		ddata, err := os.ReadFile(dpath)

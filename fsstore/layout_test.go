@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -113,19 +114,7 @@ func TestGoldenLayout(t *testing.T) {
 	want, err := os.ReadFile(golden)
 	mustNil(t, err, "read golden (run with -update to create it)")
 	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := range max(len(gl), len(wl)) {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("layout differs from %s at line %d:\n got %q\nwant %q\n(run go test -run TestGoldenLayout -update to accept)", golden, i+1, g, w)
-			}
-		}
+		t.Fatalf("layout differs from %s at %s\n(run go test -run TestGoldenLayout -update to accept)", golden, storetest.FirstDiff(string(got), string(want)))
 	}
 	// A second, identical build gives the identical tree.
 	root2 := filepath.Join(t.TempDir(), "mlruns")

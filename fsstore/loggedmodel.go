@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/mlrun-go/mlrun/internal/atomicfile"
-	"github.com/mlrun-go/mlrun/internal/filelock"
 	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -205,7 +204,7 @@ func (s *Store) openModel(ctx context.Context, modelID string) (lmLoc, *lmMeta, 
 }
 
 func (s *Store) lockModel(ctx context.Context, dir string) (func(), error) {
-	unlock, err := filelock.Mutex{Path: filepath.Join(dir, modelLockFile), Timeout: s.lockTimeout}.Lock(ctx)
+	unlock, err := s.lockFile(ctx, filepath.Join(dir, modelLockFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, store.NotFoundf(loggedModelNotFound, filepath.Base(dir))
 	}
@@ -223,7 +222,7 @@ func (s *Store) writeModelFile(ctx context.Context, dir, sub, key, value string)
 // staging folder and renamed into <exp>/models/ under the root lock, after
 // checking the experiment is still active.
 func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedModelRequest) (*store.LoggedModel, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return nil, err
 	}
 	defer s.leave()
@@ -231,25 +230,8 @@ func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedMod
 	if err := store.ValidateExperimentID(expID); err != nil {
 		return nil, err
 	}
-	if req.Name != "" {
-		if err := store.ValidateLoggedModelName(req.Name); err != nil {
-			return nil, err
-		}
-	}
-	if req.SourceRunID != "" {
-		if err := store.ValidateRunID(req.SourceRunID); err != nil {
-			return nil, err
-		}
-	}
-	for _, p := range req.Params {
-		if err := store.ValidateParam(p); err != nil {
-			return nil, err
-		}
-	}
-	for _, t := range req.Tags {
-		if err := store.ValidateTag(t); err != nil {
-			return nil, err
-		}
+	if err := store.ValidateCreateLoggedModel(req); err != nil {
+		return nil, err
 	}
 	expDir, trashed, err := s.findExperiment(expID)
 	if err != nil {
@@ -296,6 +278,9 @@ func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedMod
 		}
 		return s.writeFile(ctx, filepath.Join(dir, metaFile), "", meta, syncFile)
 	}
+	// The experiment's models/ folder is made under the lock, after the
+	// build: a request that fails leaves no trace (MLflow 2.x readers fail
+	// on an experiment's models/ folder).
 	guard := func() (func(), error) {
 		unlock, err := s.lockRoot(ctx)
 		if err != nil {
@@ -305,10 +290,11 @@ func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedMod
 			unlock()
 			return nil, store.InvalidStatef("Could not create model under non-active experiment with ID %s.", expID)
 		}
+		if err := s.mkdirAll(filepath.Join(expDir, modelsDir)); err != nil {
+			unlock()
+			return nil, err
+		}
 		return unlock, nil
-	}
-	if err := s.mkdirAll(filepath.Join(expDir, modelsDir)); err != nil {
-		return nil, err
 	}
 	if err := s.publishDir(ctx, s.modelDirOf(expID, id), build, guard); err != nil {
 		return nil, err
@@ -485,7 +471,7 @@ func (s *Store) updateModelMeta(ctx context.Context, modelID string, fn func(*lm
 // FinalizeLoggedModel implements store.LoggedModels. Like MLflow's
 // finalize_logged_model, the rewrite drops the lifecycle_stage key.
 func (s *Store) FinalizeLoggedModel(ctx context.Context, modelID string, status store.LoggedModelStatus) (*store.LoggedModel, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return nil, err
 	}
 	defer s.leave()
@@ -504,7 +490,7 @@ func (s *Store) FinalizeLoggedModel(ctx context.Context, modelID string, status 
 // DeleteLoggedModel implements store.LoggedModels: the model stays on disk
 // with lifecycle_stage deleted, as in MLflow.
 func (s *Store) DeleteLoggedModel(ctx context.Context, modelID string) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -516,17 +502,18 @@ func (s *Store) DeleteLoggedModel(ctx context.Context, modelID string) error {
 
 // SetLoggedModelTags implements store.LoggedModels.
 func (s *Store) SetLoggedModelTags(ctx context.Context, modelID string, tags []store.Tag) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
-	for _, t := range tags {
-		if err := store.ValidateTag(t); err != nil {
-			return err
-		}
+	if err := store.ValidateTags(tags); err != nil {
+		return err
 	}
 	loc, _, err := s.openModel(ctx, modelID)
 	if err != nil {
+		return err
+	}
+	if err := checkKeyPaths(filepath.Join(loc.dir, tagsDir), "tag", len(tags), func(i int) string { return tags[i].Key }, nil); err != nil {
 		return err
 	}
 	for _, t := range tags {
@@ -539,7 +526,7 @@ func (s *Store) SetLoggedModelTags(ctx context.Context, modelID string, tags []s
 
 // DeleteLoggedModelTag implements store.LoggedModels.
 func (s *Store) DeleteLoggedModelTag(ctx context.Context, modelID, key string) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -562,17 +549,18 @@ func (s *Store) DeleteLoggedModelTag(ctx context.Context, modelID, key string) e
 
 // LogLoggedModelParams implements store.LoggedModels.
 func (s *Store) LogLoggedModelParams(ctx context.Context, modelID string, params []store.Param) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
-	for _, p := range params {
-		if err := store.ValidateParam(p); err != nil {
-			return err
-		}
+	if err := store.ValidateParams(params); err != nil {
+		return err
 	}
 	loc, _, err := s.openModel(ctx, modelID)
 	if err != nil {
+		return err
+	}
+	if err := checkKeyPaths(filepath.Join(loc.dir, paramsDir), "param", len(params), func(i int) string { return params[i].Key }, nil); err != nil {
 		return err
 	}
 	for _, p := range params {
@@ -587,17 +575,18 @@ func (s *Store) LogLoggedModelParams(ctx context.Context, modelID string, params
 // whole, and a new metric file appears with its lines already in it (see
 // appendModelMetric).
 func (s *Store) LogLoggedModelMetrics(ctx context.Context, modelID string, metrics []store.LoggedModelMetric) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
-	for _, m := range metrics {
-		if err := store.ValidateLoggedModelMetric(m); err != nil {
-			return err
-		}
+	if err := store.ValidateLoggedModelMetrics(metrics); err != nil {
+		return err
 	}
 	loc, _, err := s.openModel(ctx, modelID)
 	if err != nil {
+		return err
+	}
+	if err := checkKeyPaths(filepath.Join(loc.dir, metricsDir), "metric", len(metrics), func(i int) string { return metrics[i].Key }, nil); err != nil {
 		return err
 	}
 	var keys []string
@@ -728,7 +717,7 @@ func encodeOutput(modelID string, step int64) ([]byte, error) {
 // assembled in the staging folder and renamed into place (MLflow's get_run
 // fails on an outputs/ entry without meta.yaml); an existing one is kept.
 func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []store.LoggedModelOutput) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()

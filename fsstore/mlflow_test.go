@@ -1,7 +1,9 @@
 package fsstore
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -203,4 +205,70 @@ func TestMLflowReadsStore(t *testing.T) {
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestMLflowArtifactLocations has each MLflow version's FileStore create
+// experiments with the same artifact locations as fsstore, from the same
+// working directory: fsstore stores exactly the location MLflow stores
+// (relative paths made absolute by resolve_uri_if_local, percent escapes
+// decoded, ".." kept; URIs as given), and MLflow reads fsstore's
+// experiments and creates runs in them.
+func TestMLflowArtifactLocations(t *testing.T) {
+	pythons := mlflowPythons(t)
+	locs := []string{"rel/dir", "a/../b", "./c", "rel%20x", "file:frel", "/abs/loc", "file:///abs/f", "s3://bucket/p",
+		"s3://bucket/q?versionId=1", "mlflow-artifacts:/exp", "gs://b/x", "/data/été"}
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	root := filepath.Join(t.TempDir(), "mlruns")
+	s := openAt(t, root, nil)
+	goLocs := map[string]string{}
+	for i, loc := range locs {
+		id, err := s.CreateExperiment(bg, fmt.Sprintf("loc-%d", i), loc, nil)
+		mustNil(t, err, "CreateExperiment "+loc)
+		e, err := s.GetExperiment(bg, id)
+		mustNil(t, err, "GetExperiment")
+		goLocs[e.Name] = e.ArtifactLocation
+	}
+	locsJSON, _ := json.Marshal(locs)
+	const script = `
+import json, os, sys
+os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+from mlflow import MlflowClient
+go_root, py_root, locs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+out = {"mlflow": {}, "reads": {}}
+py = MlflowClient(tracking_uri=py_root)
+for i, loc in enumerate(locs):
+    eid = py.create_experiment("loc-%d" % i, artifact_location=loc)
+    out["mlflow"]["loc-%d" % i] = py.get_experiment(eid).artifact_location
+go = MlflowClient(tracking_uri=go_root)
+for e in go.search_experiments():
+    go.create_run(e.experiment_id)  # MLflow derives the run's artifact URI from the location
+    out["reads"][e.name] = e.artifact_location
+print(json.dumps(out))
+`
+	for _, py := range pythons {
+		t.Run(filepath.Base(filepath.Dir(filepath.Dir(py))), func(t *testing.T) {
+			// MLflow writes runs into fsstore's store: use a copy.
+			goRoot := filepath.Join(t.TempDir(), "mlruns")
+			mustNil(t, os.CopyFS(goRoot, os.DirFS(root)), "copy")
+			cmd := exec.Command(py, "-c", script, goRoot, filepath.Join(t.TempDir(), "mlruns"), string(locsJSON))
+			cmd.Dir = cwd
+			cmd.Stderr = os.Stderr
+			out, err := cmd.Output()
+			mustNil(t, err, "python")
+			var got struct {
+				MLflow map[string]string `json:"mlflow"`
+				Reads  map[string]string `json:"reads"`
+			}
+			mustNil(t, json.Unmarshal(out[bytes.LastIndexByte(bytes.TrimSpace(out), '\n')+1:], &got), "decode")
+			for name, goLoc := range goLocs {
+				if got.MLflow[name] != goLoc {
+					t.Errorf("%s: MLflow stores %q, fsstore %q", name, got.MLflow[name], goLoc)
+				}
+				if got.Reads[name] != goLoc {
+					t.Errorf("%s: MLflow reads fsstore's location as %q, want %q", name, got.Reads[name], goLoc)
+				}
+			}
+		})
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"sync"
 
 	"github.com/mlrun-go/mlrun/internal/atomicfile"
-	"github.com/mlrun-go/mlrun/internal/filelock"
 	"github.com/mlrun-go/mlrun/store"
 	"github.com/mlrun-go/mlrun/store/registrysearch"
 )
@@ -69,7 +68,7 @@ func (s *Store) lockRegistry(ctx context.Context) (func(), error) {
 	if err := s.mkdirAll(s.registryDir()); err != nil {
 		return nil, err
 	}
-	unlock, err := filelock.Mutex{Path: filepath.Join(s.registryDir(), registryLockFile), Timeout: s.lockTimeout}.Lock(ctx)
+	unlock, err := s.lockFile(ctx, filepath.Join(s.registryDir(), registryLockFile))
 	if err != nil {
 		return nil, err
 	}
@@ -89,9 +88,19 @@ func (s *Store) lockRegistry(ctx context.Context) (func(), error) {
 	return unlock, nil
 }
 
-// registryOp starts a registry operation: enter, then validate.
+// registryOp starts a registry operation that reads: enter, then
+// validate.
 func (s *Store) registryOp(ctx context.Context) (func(), error) {
 	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	return s.leave, nil
+}
+
+// registryWriteOp starts a registry operation that writes: enterWrite,
+// then validate.
+func (s *Store) registryWriteOp(ctx context.Context) (func(), error) {
+	if err := s.enterWrite(ctx); err != nil {
 		return nil, err
 	}
 	return s.leave, nil
@@ -545,7 +554,7 @@ func firstErr(errs ...error) error {
 // the store, returns the first failed check (the caller's validations, in
 // order), then runs fn on the model loaded under the registry lock.
 func (s *Store) updateModel(ctx context.Context, name string, checks []error, fn func(st *modelState) error) error {
-	leave, err := s.registryOp(ctx)
+	leave, err := s.registryWriteOp(ctx)
 	if err != nil {
 		return err
 	}
@@ -578,18 +587,13 @@ func (s *Store) updateVersion(ctx context.Context, name string, version int64, c
 
 // CreateRegisteredModel implements store.Registry.
 func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []store.Tag, description string) (*store.RegisteredModel, error) {
-	leave, err := s.registryOp(ctx)
+	leave, err := s.registryWriteOp(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
+	if err := store.ValidateCreateRegisteredModel(name, tags, description); err != nil {
 		return nil, err
-	}
-	for _, t := range tags {
-		if err := store.ValidateRegistryTag(t); err != nil {
-			return nil, err
-		}
 	}
 	unlock, err := s.lockRegistry(ctx)
 	if err != nil {
@@ -643,7 +647,8 @@ func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*store.Reg
 // UpdateRegisteredModel implements store.Registry.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*store.RegisteredModel, error) {
 	var rm *store.RegisteredModel
-	err := s.updateModel(ctx, name, []error{store.ValidateRegisteredModelName(name)}, func(st *modelState) error {
+	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateDescription(description)}
+	err := s.updateModel(ctx, name, checks, func(st *modelState) error {
 		st.meta.Description = &description
 		if err := s.touch(ctx, st, s.now()); err != nil {
 			return err
@@ -953,7 +958,7 @@ func (s *Store) GetModelVersionDownloadURI(ctx context.Context, name string, ver
 // UpdateModelVersion implements store.Registry.
 func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int64, description string) (*store.ModelVersion, error) {
 	var mv *store.ModelVersion
-	err := s.updateVersion(ctx, name, version, nil, func(st *modelState, vs *versionState) error {
+	err := s.updateVersion(ctx, name, version, []error{store.ValidateDescription(description)}, func(st *modelState, vs *versionState) error {
 		vs.meta.Description = &description
 		vs.meta.Updated = s.now()
 		if err := s.writeMVMeta(ctx, vs); err != nil {

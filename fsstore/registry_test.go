@@ -9,11 +9,11 @@ import (
 )
 
 func TestRegistryConformance(t *testing.T) {
-	storetest.RunRegistry(t, func(t *testing.T) store.Registry {
+	storetest.RunRegistryWith(t, func(t *testing.T) store.Registry {
 		s, err := Open(context.Background(), t.TempDir(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}, storetest.RegistryOptions{State: treeState})
 }

@@ -227,7 +227,7 @@ func (s *Store) updateRunMeta(ctx context.Context, runDir string, fn func(*runMe
 // readers never see a partial run and a concurrent DeleteExperiment cannot
 // miss it.
 func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*store.Run, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return nil, err
 	}
 	defer s.leave()
@@ -390,20 +390,12 @@ func readKeyFiles(dir string, fn func(key string, content []byte)) error {
 // is also written to the mlflow.runName tag, as MLflow does. The
 // read-modify-write happens under the run lock.
 func (s *Store) UpdateRun(ctx context.Context, runID string, u store.RunUpdate) (*store.RunInfo, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	if u.Status != 0 && !u.Status.Valid() {
-		return nil, store.Invalidf("Invalid run status %d", int(u.Status))
-	}
-	if u.RunName != "" {
-		if err := store.ValidateRunName(u.RunName); err != nil {
-			return nil, err
-		}
-	}
-	if u.EndTime != nil && *u.EndTime < 0 {
-		return nil, store.Invalidf("Invalid value %d for parameter 'end_time' supplied.", *u.EndTime)
+	if err := store.ValidateRunUpdate(runID, u); err != nil {
+		return nil, err
 	}
 	loc, err := s.locateRun(runID)
 	if err != nil {
@@ -458,7 +450,7 @@ func (s *Store) RestoreRun(ctx context.Context, runID string) error {
 }
 
 func (s *Store) setRunLifecycle(ctx context.Context, runID, stage string) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -485,12 +477,12 @@ func (s *Store) setRunLifecycle(ctx context.Context, runID, stage string) error 
 }
 
 // LogBatch logs metrics, params and tags to an active run. The batch is
-// validated, and params are checked against the logged values, before
-// anything is written. Param checks and writes, and the run-name update a
+// validated, its keys checked against those logged (checkKeyPaths), and
+// params against the logged values, before anything is written. Param checks and writes, and the run-name update a
 // mlflow.runName tag implies, happen under the run lock; metric lines are
 // appended without it (see appendMetric).
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metric, params []store.Param, tags []store.Tag) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -531,6 +523,9 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		if err := checkActive(m); err != nil {
 			return err
 		}
+	}
+	if err := s.checkRunKeys(loc, metrics, params, tags); err != nil {
+		return err
 	}
 	newParams, err := s.checkParams(loc, params)
 	if err != nil {
@@ -583,7 +578,7 @@ func (s *Store) checkParams(loc runLoc, params []store.Param) ([]store.Param, er
 
 // DeleteTag removes a tag of an active run.
 func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()

@@ -78,6 +78,17 @@ type Options struct {
 	// run directory once).
 	NoSweep bool
 
+	// ReadOnly opens an existing store for reading only, as on read-only
+	// media or a store another user owns: Open takes no lock and creates
+	// nothing (no lock file, no Default experiment, no .trash or staging
+	// folder, no sweep of temporary files), reads work as usual, and every
+	// write method fails with an error wrapping store.ErrReadOnly (a kind
+	// of store.ErrInvalidState) before touching anything. A missing root
+	// is store.ErrNotFound ("no MLflow store at <root>"). Reads take no
+	// locks in any mode, so a read-only store sees other processes' writes
+	// as a read-write one does.
+	ReadOnly bool
+
 	hooks *hooks // deterministic clock and ids, for tests
 }
 
@@ -96,6 +107,7 @@ type Store struct {
 	artifactRoot string // file:// URI of root, the default artifact root
 	lockTimeout  time.Duration
 	noSync       bool
+	readOnly     bool          // Options.ReadOnly: every write fails
 	now          func() int64  // ms since the epoch
 	newExpID     func() string // new experiment ids
 	newRunID     func() string // new run ids
@@ -124,9 +136,10 @@ var _ store.Store = (*Store)(nil)
 // FileStore does: a missing (or empty) root gets the Default experiment
 // "0" and a .trash folder; an existing root only gets .trash if it lacks
 // one. Open also removes temporary files left behind by crashed writers
-// (see Options.NoSweep).
+// (see Options.NoSweep). With Options.ReadOnly it changes nothing and
+// root must exist.
 func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
-	if err := ctx.Err(); err != nil {
+	if err := store.CheckContext(ctx); err != nil {
 		return nil, err
 	}
 	var o Options
@@ -144,7 +157,7 @@ func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: %w", root, err)
 	}
-	s := &Store{root: abs, artifactRoot: uri, lockTimeout: o.LockTimeout, noSync: o.NoSync,
+	s := &Store{root: abs, artifactRoot: uri, lockTimeout: o.LockTimeout, noSync: o.NoSync, readOnly: o.ReadOnly,
 		now: store.NowMillis, newExpID: store.NewExperimentID, newRunID: store.NewRunID}
 	if h := o.hooks; h != nil {
 		s.now, s.newExpID, s.newRunID = h.now, h.newExpID, h.newRunID
@@ -153,8 +166,18 @@ func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
 	s.cache.m = map[string]cacheEntry{}
 	s.files.init(openMetricFiles())
 
-	if info, err := os.Stat(abs); err == nil && !info.IsDir() {
+	info, err := os.Stat(abs)
+	if err == nil && !info.IsDir() {
 		return nil, fmt.Errorf("fsstore: open %s: not a directory", abs)
+	}
+	if o.ReadOnly {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("fsstore: open %s read-only: %w", abs, store.NoStoreAt(abs))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
+		}
+		return s, nil
 	}
 	if err := os.MkdirAll(abs, 0o777); err != nil {
 		return nil, fmt.Errorf("fsstore: open %s: %w", abs, err)
@@ -261,9 +284,10 @@ func (s *Store) Close() error {
 }
 
 // enter starts an operation: it fails with ErrClosed after Close, or with
-// ctx.Err(). The caller must call s.mu.RUnlock when done (via leave).
+// ctx.Err() (ErrInvalidParameter for a nil ctx). The caller must call
+// s.mu.RUnlock when done (via leave).
 func (s *Store) enter(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
+	if err := store.CheckContext(ctx); err != nil {
 		return err
 	}
 	s.mu.RLock()
@@ -276,14 +300,44 @@ func (s *Store) enter(ctx context.Context) error {
 
 func (s *Store) leave() { s.mu.RUnlock() }
 
+// enterWrite is enter for an operation that writes: on a store opened with
+// Options.ReadOnly it fails with store.ErrReadOnly, before any check of
+// the request.
+func (s *Store) enterWrite(ctx context.Context) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	if s.readOnly {
+		s.leave()
+		return s.errReadOnly()
+	}
+	return nil
+}
+
+// errReadOnly is the error of a write on a read-only store. The helpers
+// that lock or write (lockFile, writeFile, mkdirAll, publishDir) return it
+// too, a second line of defence behind enterWrite.
+func (s *Store) errReadOnly() error {
+	return store.ReadOnlyf("fsstore: store %s was opened read-only (Options.ReadOnly)", s.root)
+}
+
+// lockFile takes the lock file at path, or fails on a read-only store,
+// which creates no lock file.
+func (s *Store) lockFile(ctx context.Context, path string) (func(), error) {
+	if s.readOnly {
+		return nil, s.errReadOnly()
+	}
+	return filelock.Mutex{Path: path, Timeout: s.lockTimeout}.Lock(ctx)
+}
+
 // lockRoot takes the store-wide lock file.
 func (s *Store) lockRoot(ctx context.Context) (func(), error) {
-	return filelock.Mutex{Path: filepath.Join(s.root, rootLockFile), Timeout: s.lockTimeout}.Lock(ctx)
+	return s.lockFile(ctx, filepath.Join(s.root, rootLockFile))
 }
 
 // lockRun takes a run's lock file.
 func (s *Store) lockRun(ctx context.Context, runDir string) (func(), error) {
-	unlock, err := filelock.Mutex{Path: filepath.Join(runDir, runLockFile), Timeout: s.lockTimeout}.Lock(ctx)
+	unlock, err := s.lockFile(ctx, filepath.Join(runDir, runLockFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, store.NotFoundf("Run '%s' not found", filepath.Base(runDir))
 	}
@@ -319,6 +373,9 @@ func (s *Store) syncDir(dir string) error {
 }
 
 func (s *Store) mkdirAll(dir string) error {
+	if s.readOnly {
+		return s.errReadOnly()
+	}
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return fmt.Errorf("fsstore: %w", err)
 	}
@@ -328,6 +385,9 @@ func (s *Store) mkdirAll(dir string) error {
 // writeFile atomically replaces path, with the temporary file in tempDir
 // ("" for path's own directory), creating path's parent folders.
 func (s *Store) writeFile(ctx context.Context, path, tempDir string, data []byte, d durability) error {
+	if s.readOnly {
+		return s.errReadOnly()
+	}
 	if err := atomicfile.WriteFile(ctx, path, data, s.atomicOpts(tempDir, d)); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			return err
@@ -352,6 +412,9 @@ func (s *Store) writeFile(ctx context.Context, path, tempDir string, data []byte
 // runs right after the rename, so that the lock covers the rename only,
 // not the build and its fsyncs.
 func (s *Store) publishDir(ctx context.Context, target string, build func(dir string) error, guard func() (release func(), err error)) error {
+	if s.readOnly {
+		return s.errReadOnly()
+	}
 	staging := filepath.Join(s.root, stagingDir)
 	tmp := filepath.Join(staging, atomicfile.TempName(filepath.Base(target)))
 	if err := os.Mkdir(tmp, 0o777); err != nil {

@@ -38,6 +38,8 @@ type config struct {
 	now          func() time.Time
 	models       modelConfig
 	artifactRoot string // WithArtifactRoot; "" means MLflow's default
+
+	readOnly bool // WithReadOnly (readonly.go)
 }
 
 // WithTrackingURI selects the store instead of MLFLOW_TRACKING_URI or the
@@ -131,6 +133,9 @@ func Open(ctx context.Context, opts ...Option) (*Client, error) {
 		c.user = currentUser()
 	}
 	if cfg.store != nil {
+		if cfg.readOnly {
+			return nil, errWithStoreReadOnly
+		}
 		if cfg.artifactRoot != "" {
 			return nil, store.Invalidf("mlrun: WithArtifactRoot does not apply to a store opened before (WithStore); open the SQLite store with sqlstore.Options.ArtifactRoot")
 		}

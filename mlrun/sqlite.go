@@ -38,12 +38,12 @@ func sqliteArtifactRoot(cfg config) string {
 // [WithMLflowVersion] (an exact supported release, or the newest supported
 // one of that major version), else the newest supported release.
 // artifactRoot is the default artifact root ("" for MLflow's ./mlruns).
-func openSQLite(ctx context.Context, path, mlflowVersion, artifactRoot string) (store.Store, error) {
+func openSQLite(ctx context.Context, path, mlflowVersion, artifactRoot string, readOnly bool) (store.Store, error) {
 	v, err := schemaVersion(mlflowVersion)
 	if err != nil {
 		return nil, err
 	}
-	s, err := sqlstore.Open(ctx, path, &sqlstore.Options{MLflowVersion: v, ArtifactRoot: artifactRoot})
+	s, err := sqlstore.Open(ctx, path, &sqlstore.Options{MLflowVersion: v, ArtifactRoot: artifactRoot, ReadOnly: readOnly})
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite store %s: %w", path, err)
 	}

@@ -149,16 +149,19 @@ func openStore(ctx context.Context, uri string, cfg config) (store.Store, error)
 		if cfg.artifactRoot != "" {
 			return nil, store.Invalidf("mlrun: WithArtifactRoot applies to SQLite stores; a file store (%s) keeps artifacts inside its mlruns directory, as MLflow's FileStore does", uri)
 		}
-		s, err := fsstore.Open(ctx, path, nil)
+		s, err := fsstore.Open(ctx, path, &fsstore.Options{ReadOnly: cfg.readOnly})
 		if err != nil {
 			return nil, fmt.Errorf("open file store %s: %w", path, err)
 		}
 		return s, nil
 	case BackendSQLite:
-		return openSQLite(ctx, path, cfg.models.mlflowVersion, sqliteArtifactRoot(cfg))
+		return openSQLite(ctx, path, cfg.models.mlflowVersion, sqliteArtifactRoot(cfg), cfg.readOnly)
 	case BackendREST:
 		if cfg.artifactRoot != "" {
 			return nil, store.Invalidf("mlrun: WithArtifactRoot applies to SQLite stores; an MLflow server (%s) gives runs the artifact root it was started with", uri)
+		}
+		if cfg.readOnly {
+			return nil, store.Invalidf("mlrun: WithReadOnly applies to file and SQLite stores, not to an MLflow server (%s)", uri)
 		}
 		return reststore.Open(ctx, path, nil)
 	}

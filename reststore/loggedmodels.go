@@ -152,8 +152,11 @@ func (s *Store) lmResponse(ctx context.Context, method, path string, policy mlfl
 // CreateLoggedModel creates a logged model (POST logged-models; not
 // retried once it may have been processed).
 func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedModelRequest) (*store.LoggedModel, error) {
-	expID, err := store.ValidateCreateLoggedModel(req)
-	if err != nil {
+	expID := cmp.Or(req.ExperimentID, store.DefaultExperimentID)
+	if err := store.ValidateExperimentID(expID); err != nil {
+		return nil, err
+	}
+	if err := store.ValidateCreateLoggedModel(req); err != nil {
 		return nil, err
 	}
 	if err := s.enterLM(ctx); err != nil {

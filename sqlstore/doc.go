@@ -153,5 +153,15 @@
 // Open refuses a file the process may not write (or whose directory it may
 // not write, where SQLite keeps its journal) with an error saying so;
 // Options.ReadOnly opens such a file for reading, without writing anything
-// to it, and every write then fails with store.ErrInvalidState.
+// to it, and every write then fails with store.ErrReadOnly (a kind of
+// store.ErrInvalidState). A read-only store never creates the database: a
+// missing file is store.ErrNotFound ("no MLflow store at <path>").
+//
+// SQLite's readers of a WAL database (which mlrun leaves its databases in)
+// need a -shm file next to it: in a writable directory SQLite creates it
+// (and an empty -wal), for a read-only store as for MLflow. Where the
+// directory is not writable (read-only media, another user's directory)
+// and no -wal or -journal file holds changes not yet in the file, a
+// read-only store opens the file with SQLite's immutable=1 instead, which
+// needs no other file: a writer in another process is then not seen.
 package sqlstore

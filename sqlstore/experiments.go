@@ -5,9 +5,8 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
-	"github.com/mlrun-go/mlrun/sqlstore/internal/mlflowuri"
+	"github.com/mlrun-go/mlrun/internal/mlflowuri"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -111,8 +110,9 @@ func experimentNotFound(id string) error {
 
 // CreateExperiment creates an experiment. Its id is the next SQLite rowid
 // (the largest id plus one), as when MLflow inserts it; its default
-// artifact location is <artifact root>/<id>, and an explicit one is made
-// absolute if it is a relative local path (resolve_uri_if_local). A name
+// artifact location is <artifact root>/<id>, and an explicit one is checked
+// and made absolute if it is a relative local path
+// (store.ExperimentArtifactLocation, resolve_uri_if_local). A name
 // taken by an active or deleted experiment is store.ErrAlreadyExists, also
 // when several processes race (the name is UNIQUE in the schema).
 func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation string, tags []store.Tag) (string, error) {
@@ -120,29 +120,15 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 		return "", err
 	}
 	defer s.leave()
-	if err := store.ValidateExperimentName(name); err != nil {
+	artifactLocation, err := store.ValidateCreateExperiment(name, artifactLocation, tags)
+	if err != nil {
 		return "", err
-	}
-	if artifactLocation != "" {
-		loc, err := mlflowuri.ResolveIfLocal(artifactLocation)
-		if err != nil {
-			return "", store.Invalidf("Invalid artifact location %q: %v", artifactLocation, err)
-		}
-		if utf8.RuneCountInString(loc) > store.MaxArtifactLocationLength {
-			return "", store.Invalidf("Invalid artifact path length. The length of the artifact path cannot be greater than %d characters.", store.MaxArtifactLocationLength)
-		}
-		artifactLocation = loc
-	}
-	for _, t := range tags {
-		if err := store.ValidateExperimentTag(t); err != nil {
-			return "", err
-		}
 	}
 	if err := s.checkTagLengths("experiment_tags", tags); err != nil {
 		return "", err
 	}
 	var id int64
-	err := s.write(ctx, "create experiment", func(tx *sql.Tx) error {
+	err = s.write(ctx, "create experiment", func(tx *sql.Tx) error {
 		now := s.now()
 		cols := "name, artifact_location, lifecycle_stage, creation_time, last_update_time"
 		args := []any{name, nullString(artifactLocation), store.LifecycleActive, now, now}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -119,3 +120,49 @@ func createRun(t testing.TB, s store.Store, exp, name string) *store.Run {
 }
 
 func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o644) }
+
+// dbState dumps every row of every table of the database at path (sorted
+// within each table), for checking that a refused request changed nothing.
+// It reads through this process's SQLite, so it may run while a store has
+// the file open.
+func dbState(t testing.TB, path string) string {
+	t.Helper()
+	db := rawDB(t, path)
+	tables := queryStrings(t, db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+	var b strings.Builder
+	for _, table := range tables {
+		rows, err := db.Query(`SELECT * FROM "` + table + `"`)
+		must(t, err)
+		cols, err := rows.Columns()
+		must(t, err)
+		var lines []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			must(t, rows.Scan(ptrs...))
+			line := table
+			for _, v := range vals {
+				switch v := v.(type) {
+				case string, []byte:
+					line += fmt.Sprintf(" %q", v)
+				default:
+					line += fmt.Sprintf(" %v", v)
+				}
+			}
+			lines = append(lines, line)
+		}
+		must(t, rows.Err())
+		rows.Close()
+		slices.Sort(lines)
+		for _, l := range lines {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// conformanceState is storetest.Options.State for a *sqlstore.Store.
+func conformanceState(t *testing.T, s any) string { return dbState(t, s.(*sqlstore.Store).Path()) }

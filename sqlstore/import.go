@@ -671,8 +671,8 @@ func (s *Store) PurgeExperiment(ctx context.Context, id string) error {
 	})
 }
 
-// DeletedLoggedModels implements store.Purger.
-func (s *Store) DeletedLoggedModels(ctx context.Context) ([]*store.LoggedModel, error) {
+// ListDeletedLoggedModels implements store.Purger.
+func (s *Store) ListDeletedLoggedModels(ctx context.Context) ([]*store.LoggedModel, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}

@@ -31,16 +31,11 @@ func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.Data
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
+	if err := store.ValidateLogInputs(runID, inputs); err != nil {
 		return err
 	}
 	if !s.features.inputs {
 		return s.missingFeature("dataset inputs (tables datasets, inputs, input_tags)", "2.4.0")
-	}
-	for _, in := range inputs {
-		if err := store.ValidateDatasetInput(in); err != nil {
-			return err
-		}
 	}
 	return s.write(ctx, "log inputs", func(tx *sql.Tx) error {
 		run, err := s.activeRun(ctx, tx, runID)

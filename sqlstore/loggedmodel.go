@@ -6,7 +6,7 @@ import (
 	"github.com/mlrun-go/mlrun/internal/pystr"
 	"strconv"
 
-	"github.com/mlrun-go/mlrun/sqlstore/internal/mlflowuri"
+	"github.com/mlrun-go/mlrun/internal/mlflowuri"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -242,39 +242,32 @@ func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedMod
 	return out, err
 }
 
+// validateCreateLoggedModel is store.ValidateCreateLoggedModel, and no
+// param or tag key given twice (MLflow's SQL store: the tables' primary
+// keys).
 func validateCreateLoggedModel(req store.CreateLoggedModelRequest) error {
-	if req.Name != "" {
-		if err := store.ValidateLoggedModelName(req.Name); err != nil {
-			return err
-		}
-	}
-	if req.SourceRunID != "" {
-		if err := store.ValidateRunID(req.SourceRunID); err != nil {
-			return err
-		}
-	}
-	if err := validateModelParams(req.Params); err != nil {
+	if err := store.ValidateCreateLoggedModel(req); err != nil {
 		return err
 	}
-	return validateModelTags(req.Tags)
+	if err := uniqueKeys(paramKVs(req.Params), "parameter"); err != nil {
+		return err
+	}
+	return uniqueKeys(tagKVs(req.Tags), "tag")
 }
 
+// validateModelParams checks the params of LogLoggedModelParams, a key
+// given twice included.
 func validateModelParams(params []store.Param) error {
-	return validateModelKVs(paramKVs(params), "parameter", func(x kv) error { return store.ValidateParam(store.Param{Key: x.k, Value: x.v}) })
+	if err := store.ValidateParams(params); err != nil {
+		return err
+	}
+	return uniqueKeys(paramKVs(params), "parameter")
 }
 
-func validateModelTags(tags []store.Tag) error {
-	return validateModelKVs(tagKVs(tags), "tag", func(x kv) error { return store.ValidateTag(store.Tag{Key: x.k, Value: x.v}) })
-}
-
-// validateModelKVs checks params or tags of a model, a key given twice
-// included (MLflow: the table's primary key).
-func validateModelKVs(kvs []kv, what string, validate func(kv) error) error {
+// uniqueKeys fails on a key given twice (MLflow: the table's primary key).
+func uniqueKeys(kvs []kv, what string) error {
 	seen := map[string]bool{}
 	for _, x := range kvs {
-		if err := validate(x); err != nil {
-			return err
-		}
 		if seen[x.k] {
 			return store.Invalidf("Duplicate %s key '%s': a logged model %s is set once per call.", what, x.k, what)
 		}
@@ -343,12 +336,19 @@ func (s *Store) GetLoggedModel(ctx context.Context, modelID string) (*store.Logg
 	return out, err
 }
 
-// updateModel runs fn on a live model in a write transaction.
-func (s *Store) updateModel(ctx context.Context, op, modelID string, fn func(tx *sql.Tx, m *store.LoggedModel) error) error {
+// updateModel runs fn on a live model in a write transaction, after the
+// write gate and the request's checks (evaluated by the caller; the first
+// that failed is returned, with nothing written).
+func (s *Store) updateModel(ctx context.Context, op, modelID string, checks []error, fn func(tx *sql.Tx, m *store.LoggedModel) error) error {
 	if err := s.enterLM(ctx, true); err != nil {
 		return err
 	}
 	defer s.leave()
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
 		m, err := s.liveModel(ctx, tx, modelID)
 		if err != nil {
@@ -361,11 +361,12 @@ func (s *Store) updateModel(ctx context.Context, op, modelID string, fn func(tx 
 // FinalizeLoggedModel implements store.LoggedModels: status (as its
 // integer) and last_updated_timestamp_ms = now.
 func (s *Store) FinalizeLoggedModel(ctx context.Context, modelID string, status store.LoggedModelStatus) (*store.LoggedModel, error) {
+	var statusErr error
 	if !status.Valid() {
-		return nil, store.Invalidf("Unknown model status: %d", int(status))
+		statusErr = store.Invalidf("Unknown model status: %d", int(status))
 	}
 	var out *store.LoggedModel
-	err := s.updateModel(ctx, "finalize logged model", modelID, func(tx *sql.Tx, _ *store.LoggedModel) error {
+	err := s.updateModel(ctx, "finalize logged model", modelID, []error{statusErr}, func(tx *sql.Tx, _ *store.LoggedModel) error {
 		_, err := tx.ExecContext(ctx, "UPDATE logged_models SET status = ?, last_updated_timestamp_ms = ? WHERE model_id = ?", int64(status), s.now(), modelID)
 		if err == nil {
 			out, err = s.readLoggedModel(ctx, tx, modelID)
@@ -379,7 +380,7 @@ func (s *Store) FinalizeLoggedModel(ctx context.Context, modelID string, status 
 // deleted and last_updated_timestamp_ms = now; the rows stay (mlflow gc
 // removes them).
 func (s *Store) DeleteLoggedModel(ctx context.Context, modelID string) error {
-	return s.updateModel(ctx, "delete logged model", modelID, func(tx *sql.Tx, _ *store.LoggedModel) error {
+	return s.updateModel(ctx, "delete logged model", modelID, nil, func(tx *sql.Tx, _ *store.LoggedModel) error {
 		_, err := tx.ExecContext(ctx, "UPDATE logged_models SET lifecycle_stage = ?, last_updated_timestamp_ms = ? WHERE model_id = ?",
 			store.LifecycleDeleted, s.now(), modelID)
 		return err
@@ -389,12 +390,7 @@ func (s *Store) DeleteLoggedModel(ctx context.Context, modelID string) error {
 // SetLoggedModelTags implements store.LoggedModels: upserts, the last value
 // of a repeated key winning, as set_logged_model_tags.
 func (s *Store) SetLoggedModelTags(ctx context.Context, modelID string, tags []store.Tag) error {
-	for _, t := range tags {
-		if err := store.ValidateTag(t); err != nil {
-			return err
-		}
-	}
-	return s.updateModel(ctx, "set logged model tags", modelID, func(tx *sql.Tx, m *store.LoggedModel) error {
+	return s.updateModel(ctx, "set logged model tags", modelID, []error{store.ValidateTags(tags)}, func(tx *sql.Tx, m *store.LoggedModel) error {
 		expID, _ := strconv.ParseInt(m.ExperimentID, 10, 64)
 		for _, t := range dedupeTags(tags) {
 			_, err := tx.ExecContext(ctx, "INSERT INTO logged_model_tags (model_id, experiment_id, tag_key, tag_value) VALUES (?, ?, ?, ?) "+
@@ -409,10 +405,7 @@ func (s *Store) SetLoggedModelTags(ctx context.Context, modelID string, tags []s
 
 // DeleteLoggedModelTag implements store.LoggedModels.
 func (s *Store) DeleteLoggedModelTag(ctx context.Context, modelID, key string) error {
-	if err := store.ValidateTag(store.Tag{Key: key}); err != nil {
-		return err
-	}
-	return s.updateModel(ctx, "delete logged model tag", modelID, func(tx *sql.Tx, _ *store.LoggedModel) error {
+	return s.updateModel(ctx, "delete logged model tag", modelID, []error{store.ValidateTag(store.Tag{Key: key})}, func(tx *sql.Tx, _ *store.LoggedModel) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM logged_model_tags WHERE model_id = ? AND tag_key = ?", modelID, key)
 		if err != nil {
 			return err
@@ -428,10 +421,7 @@ func (s *Store) DeleteLoggedModelTag(ctx context.Context, modelID, key string) e
 // log_logged_model_params: a key the model already has (or one given
 // twice) is store.ErrInvalidParameter, nothing being written.
 func (s *Store) LogLoggedModelParams(ctx context.Context, modelID string, params []store.Param) error {
-	if err := validateModelParams(params); err != nil {
-		return err
-	}
-	return s.updateModel(ctx, "log logged model params", modelID, func(tx *sql.Tx, m *store.LoggedModel) error {
+	return s.updateModel(ctx, "log logged model params", modelID, []error{validateModelParams(params)}, func(tx *sql.Tx, m *store.LoggedModel) error {
 		expID, _ := strconv.ParseInt(m.ExperimentID, 10, 64)
 		return insertModelKVs(ctx, tx, "logged_model_params", "param_key, param_value", modelID, expID, paramKVs(params))
 	})
@@ -440,18 +430,22 @@ func (s *Store) LogLoggedModelParams(ctx context.Context, modelID string, params
 // LogLoggedModelMetrics implements store.LoggedModels as MLflow's
 // _log_model_metrics (log_batch and log_metric with a model_id): one row
 // per point with the sanitized value, the run it names and that run's
-// experiment, no dataset uuid. A point equal to a stored one (same key,
-// timestamp, step, run, stored value and dataset) is dropped; one that
-// differs from a stored one only in value or dataset is
-// store.ErrInvalidParameter (the primary key). The runs must be active.
-// All points are written in one transaction or none.
+// experiment, no dataset uuid; a point equal to one stored or given before
+// is dropped, as MLflow's dedupe drops it. The runs must be active. All
+// points are written in one transaction or none.
+//
+// The table's primary key is (model, key, timestamp, step, run): it has no
+// room for two points of a key at the same timestamp and step of a run with
+// different values, which a run's own metrics allow (mlrun's LogModel, like
+// MLflow's log_model, copies a run's points at a step to its model). Where
+// MLflow's SQL store fails on such a pair (an IntegrityError, after which
+// log_model leaves a FAILED model), mlrun keeps the point MLflow's
+// latest-metric rule prefers: the larger stored value, or on equal values
+// the first logged (with its dataset). MLflow's file store keeps both
+// points and reads the same one as the model's metric (see
+// store.LoggedModels).
 func (s *Store) LogLoggedModelMetrics(ctx context.Context, modelID string, metrics []store.LoggedModelMetric) error {
-	for _, m := range metrics {
-		if err := store.ValidateLoggedModelMetric(m); err != nil {
-			return err
-		}
-	}
-	return s.updateModel(ctx, "log logged model metrics", modelID, func(tx *sql.Tx, _ *store.LoggedModel) error {
+	return s.updateModel(ctx, "log logged model metrics", modelID, []error{store.ValidateLoggedModelMetrics(metrics)}, func(tx *sql.Tx, _ *store.LoggedModel) error {
 		runExp := map[string]int64{}
 		for _, m := range metrics {
 			exp, ok := runExp[m.RunID]
@@ -470,28 +464,18 @@ func (s *Store) LogLoggedModelMetrics(ctx context.Context, modelID string, metri
 	})
 }
 
-// insertModelMetric inserts one point, or checks that the row its primary
-// key names holds the same point.
+// insertModelMetric inserts one point; where the row its primary key names
+// exists, the point replaces it only if its stored value is larger (see
+// LogLoggedModelMetrics).
 func (s *Store) insertModelMetric(ctx context.Context, tx *sql.Tx, modelID string, expID int64, m store.LoggedModelMetric) error {
 	v, _ := sanitize(m.Value)
-	res, err := tx.ExecContext(ctx, "INSERT INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, "+
-		"experiment_id, run_id, dataset_uuid, dataset_name, dataset_digest) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING",
+	_, err := tx.ExecContext(ctx, "INSERT INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, "+
+		"experiment_id, run_id, dataset_uuid, dataset_name, dataset_digest) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "+
+		"ON CONFLICT (model_id, metric_name, metric_timestamp_ms, metric_step, run_id) DO UPDATE SET "+
+		"metric_value = excluded.metric_value, dataset_name = excluded.dataset_name, dataset_digest = excluded.dataset_digest "+
+		"WHERE excluded.metric_value > logged_model_metrics.metric_value",
 		modelID, m.Key, m.Timestamp, m.Step, v, expID, m.RunID, nullString(m.DatasetName), nullString(m.DatasetDigest))
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n > 0 {
-		return err
-	}
-	var same int
-	err = tx.QueryRowContext(ctx, "SELECT count(*) FROM logged_model_metrics WHERE model_id = ? AND metric_name = ? AND metric_timestamp_ms = ? "+
-		"AND metric_step = ? AND run_id = ? AND metric_value = ? AND dataset_name IS ? AND dataset_digest IS ?",
-		modelID, m.Key, m.Timestamp, m.Step, m.RunID, v, nullString(m.DatasetName), nullString(m.DatasetDigest)).Scan(&same)
-	if err != nil || same > 0 {
-		return err
-	}
-	return store.Invalidf("Metric '%s' of model '%s' was already logged at timestamp %d, step %d in run %s with another value or dataset.",
-		m.Key, modelID, m.Timestamp, m.Step, m.RunID)
+	return err
 }
 
 // LogOutputs implements store.LoggedModels as MLflow's log_outputs: one

@@ -473,13 +473,8 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []s
 		return nil, err
 	}
 	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
+	if err := store.ValidateCreateRegisteredModel(name, tags, description); err != nil {
 		return nil, err
-	}
-	for _, t := range tags {
-		if err := store.ValidateRegistryTag(t); err != nil {
-			return nil, err
-		}
 	}
 	var out *store.RegisteredModel
 	err := s.write(ctx, "create registered model", func(tx *sql.Tx) error {
@@ -573,7 +568,7 @@ func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*store.Reg
 // and last_updated_time.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*store.RegisteredModel, error) {
 	var out *store.RegisteredModel
-	err := s.regWrite(ctx, "update registered model", []error{store.ValidateRegisteredModelName(name)}, func(tx *sql.Tx) error {
+	err := s.regWrite(ctx, "update registered model", []error{store.ValidateRegisteredModelName(name), store.ValidateDescription(description)}, func(tx *sql.Tx) error {
 		n, err := s.regExec(ctx, tx, "UPDATE registered_models SET description = ?, last_updated_time = ?", "name = ?",
 			description, s.now(), name)
 		if err != nil {
@@ -813,7 +808,7 @@ func (s *Store) GetModelVersionDownloadURI(ctx context.Context, name string, ver
 // description and last_updated_time (not the model's).
 func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int64, description string) (*store.ModelVersion, error) {
 	var out *store.ModelVersion
-	err := s.regWrite(ctx, "update model version", []error{store.ValidateRegisteredModelName(name)}, func(tx *sql.Tx) error {
+	err := s.regWrite(ctx, "update model version", []error{store.ValidateDescription(description), store.ValidateRegisteredModelName(name)}, func(tx *sql.Tx) error {
 		n, err := s.regExec(ctx, tx, "UPDATE model_versions SET description = ?, last_updated_time = ?",
 			"name = ? AND version = ? AND current_stage != ?", description, s.now(), name, version, store.StageDeletedInternal)
 		if err != nil {

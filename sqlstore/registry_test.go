@@ -15,14 +15,14 @@ import (
 func TestRegistryConformance(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
-			storetest.RunRegistry(t, func(t *testing.T) store.Registry {
+			storetest.RunRegistryWith(t, func(t *testing.T) store.Registry {
 				s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "mlflow.db"),
 					&sqlstore.Options{MLflowVersion: v, ArtifactRoot: t.TempDir()})
 				if err != nil {
 					t.Fatal(err)
 				}
 				return s
-			})
+			}, storetest.RegistryOptions{State: conformanceState})
 		})
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mlrun-go/mlrun/sqlstore/internal/mlflowuri"
+	"github.com/mlrun-go/mlrun/internal/mlflowuri"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -304,19 +304,8 @@ func (s *Store) UpdateRun(ctx context.Context, runID string, u store.RunUpdate) 
 		return nil, err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
+	if err := store.ValidateRunUpdate(runID, u); err != nil {
 		return nil, err
-	}
-	if u.Status != 0 && !u.Status.Valid() {
-		return nil, store.Invalidf("Invalid run status %d", int(u.Status))
-	}
-	if u.RunName != "" {
-		if err := store.ValidateRunName(u.RunName); err != nil {
-			return nil, err
-		}
-	}
-	if u.EndTime != nil && *u.EndTime < 0 {
-		return nil, store.Invalidf("Invalid value %d for parameter 'end_time' supplied.", *u.EndTime)
 	}
 	var info *store.RunInfo
 	err := s.write(ctx, "update run", func(tx *sql.Tx) error {

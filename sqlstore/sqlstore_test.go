@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mlrun-go/mlrun/sqlstore"
@@ -26,7 +27,36 @@ func TestConformance(t *testing.T) {
 					t.Fatal(err)
 				}
 				return s
-			}, storetest.Options{Metrics: store.SQLMetrics})
+			}, storetest.Options{Metrics: store.SQLMetrics, State: conformanceState})
+		})
+	}
+}
+
+// TestReadOnlyConformance runs the shared read-only suite against a
+// database of each supported MLflow version. The snapshot covers the
+// directory but for the -shm and -wal files SQLite creates next to a WAL
+// database for any reader (MLflow's too) where the directory lets it; on
+// read-only media, or in a directory the process may not write, the store
+// opens the file immutable and creates nothing (the ReadOnlyMedia
+// subtest, and TestReadOnlyFile as another user).
+func TestReadOnlyConformance(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v, func(t *testing.T) {
+			storetest.RunReadOnly(t, storetest.ReadOnlyHarness{
+				Open: func(t *testing.T, path string, readOnly bool) (store.Store, error) {
+					s, err := sqlstore.Open(ctx, path, &sqlstore.Options{MLflowVersion: v, ArtifactRoot: "/tmp/ro-artifacts", ReadOnly: readOnly})
+					if err != nil {
+						return nil, err
+					}
+					return s, nil
+				},
+				Location: func(dir string) string { return filepath.Join(dir, "mlflow.db") },
+				Snapshot: func(t *testing.T, dir string) string {
+					return storetest.TreeState(t, dir, func(rel string) bool {
+						return strings.HasSuffix(rel, ".db-shm") || strings.HasSuffix(rel, ".db-wal")
+					})
+				},
+			})
 		})
 	}
 }

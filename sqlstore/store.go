@@ -14,7 +14,7 @@ import (
 
 	"modernc.org/sqlite"
 
-	"github.com/mlrun-go/mlrun/sqlstore/internal/mlflowuri"
+	"github.com/mlrun-go/mlrun/internal/mlflowuri"
 	"github.com/mlrun-go/mlrun/sqlstore/schema"
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -65,9 +65,12 @@ type Options struct {
 	SyncFull bool
 
 	// ReadOnly opens an existing database for reading only: nothing is
-	// written to the file (not even the journal mode), and every write
-	// method fails with store.ErrInvalidState. Open then also works on a
-	// file the process may not write.
+	// written to the file (not even the journal mode or a missing Default
+	// experiment), and every write method fails with an error wrapping
+	// store.ErrReadOnly (a kind of store.ErrInvalidState) before any check
+	// of the request. Open then also works on a file the process may not
+	// write. A missing file is store.ErrNotFound ("no MLflow store at
+	// <path>"), and nothing is created.
 	ReadOnly bool
 
 	hooks *hooks // deterministic clock and ids, for tests
@@ -143,6 +146,9 @@ var _ store.Store = (*Store)(nil)
 // Then, unless Options.ReadOnly or Options.KeepJournalMode, the database is
 // switched to WAL (see the package documentation).
 func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -206,7 +212,7 @@ func (s *Store) open(ctx context.Context, o *Options, requested string) error {
 	}
 	exists := statErr == nil
 	if !exists && o.ReadOnly {
-		return fmt.Errorf("sqlstore: open %s read-only: %w", s.path, os.ErrNotExist)
+		return fmt.Errorf("sqlstore: open %s read-only: %w", s.path, store.NoStoreAt(s.path))
 	}
 
 	if exists && !o.ReadOnly {
@@ -438,6 +444,9 @@ func openDB(path string, o *Options, readOnly bool) (*sql.DB, error) {
 	}
 	if readOnly {
 		q = append(q, "mode=ro")
+		if o.ReadOnly && immutable(path) {
+			q = append(q, "immutable=1")
+		}
 	} else {
 		// Write transactions take the write lock when they begin: a
 		// deferred transaction that upgrades to a writer fails at once
@@ -463,6 +472,28 @@ func openDB(path string, o *Options, readOnly bool) (*sql.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// immutable reports whether a read-only store opens the database at path
+// with SQLite's immutable=1, which reads the file without any locking or
+// shared-memory file: when the directory is not writable (read-only media,
+// or another user's directory), where SQLite could not create the -shm
+// file a reader of a WAL database needs (and fails to open the database
+// otherwise), and no -wal or -journal file holds changes not yet in the
+// database file (then only an ordinary read-only open sees them). SQLite
+// trusts such a file not to change: a writer in another process, which
+// would need write access to the directory, is not seen, and may make
+// reads fail.
+func immutable(path string) bool {
+	if dirWritable(path) {
+		return false
+	}
+	for _, suffix := range []string{"-wal", "-journal"} {
+		if info, err := os.Stat(path + suffix); err == nil && info.Size() > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	return true
 }
 
 // fileURI returns the SQLite URI of a file path: "file:" followed by the
@@ -546,9 +577,10 @@ func (s *Store) checkpoint() {
 }
 
 // enter starts an operation: it fails with store.ErrClosed after Close, or
-// with ctx.Err(). The caller must call leave when done.
+// with ctx.Err() (store.ErrInvalidParameter for a nil ctx). The caller must
+// call leave when done.
 func (s *Store) enter(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
+	if err := store.CheckContext(ctx); err != nil {
 		return err
 	}
 	s.mu.RLock()
@@ -569,7 +601,7 @@ func (s *Store) enterWrite(ctx context.Context) error {
 	}
 	if s.readOnly {
 		s.leave()
-		return store.InvalidStatef("sqlstore: store %s was opened read-only", s.path)
+		return store.ReadOnlyf("sqlstore: store %s was opened read-only (Options.ReadOnly)", s.path)
 	}
 	return nil
 }

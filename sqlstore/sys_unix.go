@@ -27,3 +27,9 @@ func checkWritable(path string, exists bool) error {
 	}
 	return nil
 }
+
+// dirWritable reports whether the process may create files in the
+// directory of path (access(2) W_OK: false on a read-only mount, and for a
+// directory of another user without write permission; root passes the
+// permission bits).
+func dirWritable(path string) bool { return syscall.Access(filepath.Dir(path), wOK) == nil }

@@ -20,4 +20,14 @@
 //	ErrCorrupt           INTERNAL_ERROR (malformed data on disk; the message names the file)
 //	ErrLocked            INTERNAL_ERROR (a lock could not be taken in time)
 //	ErrClosed            INTERNAL_ERROR (the store was closed)
+//	ErrReadOnly          INVALID_STATE (a write to a store opened read-only; a kind of ErrInvalidState)
+//
+// # Validation
+//
+// The backends check every request with the functions of this package
+// before their first write, so that both refuse the same requests with the
+// same errors: MLflow's limits and name rules, valid UTF-8 in every string
+// (MLflow cannot read back an entity holding an invalid one), experiment
+// artifact locations MLflow can use ([ExperimentArtifactLocation]), and a
+// non-nil context ([CheckContext]).
 package store

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 )
 
 // Sentinel error kinds. Backends wrap them, so test with errors.Is.
@@ -35,7 +37,33 @@ var (
 
 	// ErrClosed is returned by a store after Close. MLflow code INTERNAL_ERROR.
 	ErrClosed = errors.New("store is closed")
+
+	// ErrReadOnly is returned by every write method of a store opened
+	// read-only (fsstore.Options.ReadOnly, sqlstore.Options.ReadOnly). It
+	// is a kind of ErrInvalidState: errors.Is(err, ErrInvalidState) holds
+	// too, and its MLflow code is INVALID_STATE.
+	ErrReadOnly error = &Error{Kind: ErrInvalidState, Msg: "store is opened read-only"}
 )
+
+// ReadOnlyf returns an ErrReadOnly error with a formatted message naming
+// the store and what was refused.
+func ReadOnlyf(format string, args ...any) error { return Errorf(ErrReadOnly, format, args...) }
+
+// NoStoreAt returns the error of opening, read-only, a store that does
+// not exist: "no MLflow store at <path>", wrapping ErrNotFound and
+// fs.ErrNotExist.
+func NoStoreAt(path string) error {
+	return Errorf(ErrNotFound, "no MLflow store at %s: %w", path, fs.ErrNotExist)
+}
+
+// CheckContext returns ctx.Err(), or an ErrInvalidParameter error for a
+// nil ctx, which every store method refuses rather than panicking on.
+func CheckContext(ctx context.Context) error {
+	if ctx == nil {
+		return Invalidf("nil context: pass context.Background() or a request's context")
+	}
+	return ctx.Err()
+}
 
 // Error is an error of a known kind with a human-readable message in
 // MLflow's wording. errors.Is(err, Kind) reports true.

@@ -228,6 +228,9 @@ func ValidateImportRun(r ImportRun) error {
 
 // ValidateImportLoggedModel checks a logged model to import.
 func ValidateImportLoggedModel(m *LoggedModel) error {
+	if m == nil {
+		return Invalidf("import: no logged model given")
+	}
 	if err := ValidateLoggedModelID(m.ModelID); err != nil {
 		return err
 	}
@@ -267,6 +270,9 @@ func ValidateImportLoggedModel(m *LoggedModel) error {
 
 // ValidateImportRegisteredModel checks a registered model to import.
 func ValidateImportRegisteredModel(m *RegisteredModel) error {
+	if m == nil {
+		return Invalidf("import: no registered model given")
+	}
 	if err := ValidateRegisteredModelName(m.Name); err != nil {
 		return err
 	}
@@ -280,6 +286,9 @@ func ValidateImportRegisteredModel(m *RegisteredModel) error {
 
 // ValidateImportModelVersion checks a model version to import.
 func ValidateImportModelVersion(v *ModelVersion) error {
+	if v == nil {
+		return Invalidf("import: no model version given")
+	}
 	if err := ValidateRegisteredModelName(v.Name); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/mlrun-go/mlrun/internal/pystr"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -38,7 +39,12 @@ type LoggedModels interface {
 	LogLoggedModelParams(ctx context.Context, modelID string, params []Param) error
 	// LogLoggedModelMetrics appends metric points to a model. Every point
 	// names the run it was logged in (RunID is required: MLflow's line
-	// format has no room for an empty one).
+	// format has no room for an empty one). A point logged again is not a
+	// second point. Two points of a key at the same timestamp and step of
+	// a run (which a run's own metrics allow, and which LogModel copies)
+	// are both accepted: the model's metric is then the larger value, on
+	// both backends (the SQL store keeps that one row; see
+	// sqlstore.Store.LogLoggedModelMetrics).
 	LogLoggedModelMetrics(ctx context.Context, modelID string, metrics []LoggedModelMetric) error
 	// DeleteLoggedModel marks a model deleted; it then reads as not found.
 	DeleteLoggedModel(ctx context.Context, modelID string) error
@@ -243,10 +249,47 @@ func IsLoggedModelURI(uri string) (string, bool) {
 // ValidateLoggedModelName applies MLflow's _validate_logged_model_name:
 // non-empty, and none of / : . % " '.
 func ValidateLoggedModelName(name string) error {
+	if err := ValidateText("Model name", name); err != nil {
+		return err
+	}
 	if name == "" || strings.ContainsAny(name, `/:.%"'`) {
 		return Invalidf("Invalid model name (%s) provided. Model name must be a non-empty string and cannot contain the following characters: ('/', ':', '.', '%%', '\"', \"'\")", pystr.Repr(name))
 	}
 	return nil
+}
+
+// ValidateCreateLoggedModel checks a CreateLoggedModelRequest, but for its
+// experiment id, which each backend parses: the name (when set), the source
+// run id (when set), the model type, and every param and tag.
+func ValidateCreateLoggedModel(req CreateLoggedModelRequest) error {
+	if req.Name != "" {
+		if err := ValidateLoggedModelName(req.Name); err != nil {
+			return err
+		}
+	}
+	if req.SourceRunID != "" {
+		if err := ValidateRunID(req.SourceRunID); err != nil {
+			return err
+		}
+	}
+	if err := ValidateText("Model type", req.ModelType); err != nil {
+		return err
+	}
+	if err := ValidateParams(req.Params); err != nil {
+		return err
+	}
+	return ValidateTags(req.Tags)
+}
+
+// ValidateLoggedModelMetrics checks every point of a LogLoggedModelMetrics
+// call (see ValidateLoggedModelMetric).
+func ValidateLoggedModelMetrics(metrics []LoggedModelMetric) error {
+	for _, m := range metrics {
+		if err := ValidateLoggedModelMetric(m); err != nil {
+			return err
+		}
+	}
+	return validateKeyPaths("metric", metrics, func(m *LoggedModelMetric) string { return m.Key })
 }
 
 // ValidateLoggedModelMetric checks a metric point of a logged model.
@@ -261,6 +304,9 @@ func ValidateLoggedModelMetric(m LoggedModelMetric) error {
 		return Invalidf("logged model metric %q: dataset name and digest must be set together", m.Key)
 	}
 	for _, f := range []string{m.DatasetName, m.DatasetDigest} {
+		if !utf8.ValidString(f) {
+			return invalidText(fmt.Sprintf("logged model metric %q: dataset", m.Key), f)
+		}
 		if strings.ContainsAny(f, " \t\r\n") {
 			return Invalidf("logged model metric %q: dataset name and digest cannot contain whitespace in the file store", m.Key)
 		}

@@ -49,19 +49,22 @@ func RandomRunName() string {
 // RunNameTag is the tag that holds a run's name.
 const RunNameTag = "mlflow.runName"
 
-// RunNameAndTags returns the name and tags a new run gets, as MLflow's
-// create_run decides them: the tags are validated; RunName and an
-// mlflow.runName tag must agree if both are given; the name is either of
-// them, else a random adjective-animal-NNN name, and must be a valid run
-// name; without the tag, one holding the name is appended. req.Tags is not
-// modified.
+// RunNameAndTags validates req's strings (the user id, the tags) and
+// returns the name and tags a new run gets, as MLflow's create_run decides
+// them: RunName and an mlflow.runName tag must agree if both are given; the
+// name is either of them, else a random adjective-animal-NNN name, and must
+// be a valid run name; without the tag, one holding the name is appended.
+// req.Tags is not modified.
 func (req CreateRunRequest) RunNameAndTags() (string, []Tag, error) {
+	if err := ValidateUserID(req.UserID); err != nil {
+		return "", nil, err
+	}
+	if err := ValidateTags(req.Tags); err != nil {
+		return "", nil, err
+	}
 	tags := slices.Clone(req.Tags)
 	tagName := ""
 	for _, t := range tags {
-		if err := ValidateTag(t); err != nil {
-			return "", nil, err
-		}
 		if t.Key == RunNameTag {
 			tagName = t.Value
 		}

@@ -16,11 +16,11 @@ type Purger interface {
 	// whatever it still holds (runs, datasets, logged models), as MLflow
 	// does. An active experiment is ErrInvalidState.
 	PurgeExperiment(ctx context.Context, id string) error
-	// DeletedLoggedModels lists the logged models in the deleted lifecycle
+	// ListDeletedLoggedModels lists the logged models in the deleted lifecycle
 	// stage (which GetLoggedModel and SearchLoggedModels do not show),
 	// with their artifact locations and last update times. A store
 	// without logged models has none.
-	DeletedLoggedModels(ctx context.Context) ([]*LoggedModel, error)
+	ListDeletedLoggedModels(ctx context.Context) ([]*LoggedModel, error)
 	// PurgeLoggedModel removes a deleted logged model with its params,
 	// tags and metrics. An active one is ErrInvalidState.
 	PurgeLoggedModel(ctx context.Context, modelID string) error

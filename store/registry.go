@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path"
 	"regexp"
 	"strconv"
@@ -273,9 +274,25 @@ func ValidateRegistryTag(t Tag) error {
 		return err
 	}
 	if !utf8.ValidString(t.Value) {
-		return Invalidf("Tag value for %q must be valid UTF-8", t.Key)
+		return invalidText(fmt.Sprintf("Tag value for %q", t.Key), t.Value)
 	}
 	return checkLength("value", MaxRegistryTagValueLength, t.Value)
+}
+
+// ValidateDescription checks the description of a registered model or
+// model version.
+func ValidateDescription(description string) error { return ValidateText("description", description) }
+
+// ValidateCreateRegisteredModel checks the arguments of
+// CreateRegisteredModel: the name, every tag and the description.
+func ValidateCreateRegisteredModel(name string, tags []Tag, description string) error {
+	if err := ValidateRegisteredModelName(name); err != nil {
+		return err
+	}
+	if err := ValidateRegistryTags(tags); err != nil {
+		return err
+	}
+	return ValidateDescription(description)
 }
 
 // ValidateModelVersion checks a version number (MLflow versions are
@@ -305,17 +322,31 @@ func ValidateCreateModelVersion(req CreateModelVersionRequest) error {
 	if strings.TrimSpace(req.Source) == "" {
 		return Invalidf("Missing value for required parameter 'source'. See the API docs for more information about request parameters.")
 	}
+	for _, f := range []struct{ what, v string }{
+		{"source", req.Source}, {"model_id", req.ModelID}, {"run_link", req.RunLink}, {"description", req.Description},
+		{"user_id", req.UserID}, {"storage_location", req.StorageLocation},
+	} {
+		if err := ValidateText(f.what, f.v); err != nil {
+			return err
+		}
+	}
 	if req.RunID != "" {
 		if err := ValidateRunID(req.RunID); err != nil {
 			return err
 		}
 	}
-	for _, t := range req.Tags {
+	return ValidateRegistryTags(req.Tags)
+}
+
+// ValidateRegistryTags checks every tag of a registered model or model
+// version, and that no key is a folder of another (see ValidateParams).
+func ValidateRegistryTags(tags []Tag) error {
+	for _, t := range tags {
 		if err := ValidateRegistryTag(t); err != nil {
 			return err
 		}
 	}
-	return nil
+	return validateKeyPaths("tag", tags, tagKey)
 }
 
 // ValidateTransition checks a stage transition request and returns the

@@ -6,14 +6,14 @@ import (
 )
 
 func TestValidateRequests(t *testing.T) {
-	if id, err := ValidateCreateLoggedModel(CreateLoggedModelRequest{Name: "m"}); err != nil || id != DefaultExperimentID {
-		t.Errorf("default experiment: %q, %v", id, err)
+	if err := ValidateCreateLoggedModel(CreateLoggedModelRequest{Name: "m"}); err != nil {
+		t.Errorf("valid request: %v", err)
 	}
 	for _, bad := range []CreateLoggedModelRequest{
-		{ExperimentID: "../x"}, {Name: "a/b"}, {SourceRunID: "../r"},
+		{Name: "a/b"}, {SourceRunID: "../r"},
 		{Params: []Param{{Key: "../p"}}}, {Tags: []Tag{{Key: ""}}},
 	} {
-		if _, err := ValidateCreateLoggedModel(bad); !errors.Is(err, ErrInvalidParameter) {
+		if err := ValidateCreateLoggedModel(bad); !errors.Is(err, ErrInvalidParameter) {
 			t.Errorf("%+v: %v", bad, err)
 		}
 	}

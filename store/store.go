@@ -8,10 +8,14 @@ import "context"
 //
 // Every method validates its input before writing anything: a request that
 // fails validation returns an ErrInvalidParameter error and leaves the store
-// unchanged.
+// unchanged. Every string must be valid UTF-8 (see ValidateText). A nil
+// context is an ErrInvalidParameter error (see CheckContext), on every
+// method of every backend; on a store opened read-only every write method
+// fails with ErrReadOnly.
 type Store interface {
 	// CreateExperiment creates an experiment and returns its id. An empty
-	// artifactLocation means the backend's default (<root>/<id>). The name
+	// artifactLocation means the backend's default (<root>/<id>); any other
+	// is checked and resolved by ExperimentArtifactLocation. The name
 	// must be unique among active and deleted experiments: a taken name
 	// gives ErrAlreadyExists, also when two processes race.
 	CreateExperiment(ctx context.Context, name, artifactLocation string, tags []Tag) (string, error)

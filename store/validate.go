@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"path"
 	"strings"
@@ -131,6 +132,26 @@ func validateName(field, name string) error {
 	return nil
 }
 
+// ValidateText checks that a free-text value (a description, a source, a
+// user id, a dataset field, ...) is valid UTF-8. Every string that reaches
+// a store goes through it or a check that includes it, before anything is
+// written: MLflow decodes every string it reads as UTF-8 (its SQL store
+// fails with "Could not decode to UTF-8 column", PyYAML on the file
+// store's meta.yaml), so one invalid byte makes the whole experiment, run
+// or model unreadable to it.
+func ValidateText(what, value string) error {
+	if !utf8.ValidString(value) {
+		return invalidText(what, value)
+	}
+	return nil
+}
+
+// invalidText is ValidateText's error, for callers that check
+// utf8.ValidString themselves to format what only on failure.
+func invalidText(what, value string) error {
+	return Invalidf("%s must be valid UTF-8, got %s", what, quoteJSON(value))
+}
+
 func checkLength(what string, limit int, value string) error {
 	if utf8.RuneCountInString(value) > limit {
 		return Invalidf("'%s' exceeds the maximum length of %d characters", what, limit)
@@ -163,7 +184,7 @@ func ValidateParam(p Param) error {
 		return err
 	}
 	if !utf8.ValidString(p.Value) {
-		return Invalidf("Param value for %q must be valid UTF-8", p.Key)
+		return invalidText(fmt.Sprintf("Param value for %q", p.Key), p.Value)
 	}
 	return checkLength("Param value", MaxParamValueLength, p.Value)
 }
@@ -177,10 +198,35 @@ func ValidateTag(t Tag) error {
 		return err
 	}
 	if !utf8.ValidString(t.Value) {
-		return Invalidf("Tag value for %q must be valid UTF-8", t.Key)
+		return invalidText(fmt.Sprintf("Tag value for %q", t.Key), t.Value)
 	}
 	return checkLength("value", MaxTagValueLength, t.Value)
 }
+
+// ValidateTags checks every tag of a run or logged model (see ValidateTag),
+// and that no key is a folder of another (see ValidateParams).
+func ValidateTags(tags []Tag) error {
+	for _, t := range tags {
+		if err := ValidateTag(t); err != nil {
+			return err
+		}
+	}
+	return validateKeyPaths("tag", tags, tagKey)
+}
+
+// ValidateParams checks every param of a logged model (see ValidateParam),
+// and that no key is a path prefix of another, such as "lr" and "lr/decay":
+// the file store keeps each key as a file path and cannot hold both.
+func ValidateParams(params []Param) error {
+	for _, p := range params {
+		if err := ValidateParam(p); err != nil {
+			return err
+		}
+	}
+	return validateKeyPaths("param", params, func(p *Param) string { return p.Key })
+}
+
+func tagKey(t *Tag) string { return t.Key }
 
 // ValidateExperimentTag checks an experiment tag's key and value length.
 func ValidateExperimentTag(t Tag) error {
@@ -191,7 +237,7 @@ func ValidateExperimentTag(t Tag) error {
 		return err
 	}
 	if !utf8.ValidString(t.Value) {
-		return Invalidf("Tag value for %q must be valid UTF-8", t.Key)
+		return invalidText(fmt.Sprintf("Tag value for %q", t.Key), t.Value)
 	}
 	return checkLength("value", MaxExperimentTagValLength, t.Value)
 }
@@ -211,6 +257,7 @@ func ValidateBatch(metrics []Metric, params []Param, tags []Tag) error {
 	if err := batchLimit("metrics, params, and tags", MaxEntitiesPerBatch, len(metrics)+len(params)+len(tags)); err != nil {
 		return err
 	}
+	nested := false // a metric key has a folder
 	for i := range metrics {
 		m := &metrics[i]
 		// The checks of a key are a pure function of it: a key equal to
@@ -220,6 +267,12 @@ func ValidateBatch(metrics []Metric, params []Param, tags []Tag) error {
 			continue
 		}
 		if err := ValidateMetric(*m); err != nil {
+			return err
+		}
+		nested = nested || strings.IndexByte(m.Key, '/') >= 0
+	}
+	if nested {
+		if err := validateKeyPaths("metric", metrics, func(m *Metric) string { return m.Key }); err != nil {
 			return err
 		}
 	}
@@ -240,12 +293,48 @@ func ValidateBatch(metrics []Metric, params []Param, tags []Tag) error {
 	if len(dupes) > 0 {
 		return Invalidf("Duplicate parameter keys have been submitted: %q. Please ensure the request contains only one param value per param key.", dupes)
 	}
-	for _, t := range tags {
-		if err := ValidateTag(t); err != nil {
-			return err
+	if err := validateKeyPaths("param", params, func(p *Param) string { return p.Key }); err != nil {
+		return err
+	}
+	return ValidateTags(tags)
+}
+
+// validateKeyPaths checks that no key of items (a request's metrics,
+// params or tags, got by key) is a path prefix of another, such as "loss"
+// and "loss/val": the file store keeps each key as a file path under the
+// run or model and cannot hold both (MLflow's FileStore fails half way
+// through such a request), so neither backend accepts one. What names the
+// kind of key in the error.
+func validateKeyPaths[T any](what string, items []T, key func(*T) string) error {
+	nested := false
+	for i := range items {
+		if strings.IndexByte(key(&items[i]), '/') >= 0 {
+			nested = true
+			break
+		}
+	}
+	if !nested {
+		return nil // the common case: no key has a folder
+	}
+	keys := make(map[string]bool, len(items))
+	for i := range items {
+		keys[key(&items[i])] = true
+	}
+	for k := range keys {
+		for i := 0; i < len(k); i++ {
+			if k[i] == '/' && keys[k[:i]] {
+				return KeyPathConflict(what, k[:i], k)
+			}
 		}
 	}
 	return nil
+}
+
+// KeyPathConflict is the error for two keys of which one is a folder of
+// the other ("loss" and "loss/val"), in one request or, on the file
+// store, with a key logged before.
+func KeyPathConflict(what, file, nested string) error {
+	return Invalidf("Invalid %s key '%s': '%s' is a %s key too, and a key cannot be both a value and a folder of keys (the file store keeps each key as a file path)", what, nested, file, what)
 }
 
 func batchLimit(what string, limit, n int) error {
@@ -284,11 +373,34 @@ func ValidateExperimentID(id string) error {
 
 // ValidateRunName checks a run name's length (the SQL store's column size).
 func ValidateRunName(name string) error {
-	if !utf8.ValidString(name) {
-		return Invalidf("Run name must be valid UTF-8")
+	if err := ValidateText("Run name", name); err != nil {
+		return err
 	}
 	return checkLength("run_name", MaxRunNameLength, name)
 }
+
+// ValidateRunUpdate checks the arguments of UpdateRun: the run id, a
+// status that is set, a new name, and a non-negative end time.
+func ValidateRunUpdate(runID string, u RunUpdate) error {
+	if err := ValidateRunID(runID); err != nil {
+		return err
+	}
+	if u.Status != 0 && !u.Status.Valid() {
+		return Invalidf("Invalid run status %d", int(u.Status))
+	}
+	if u.RunName != "" {
+		if err := ValidateRunName(u.RunName); err != nil {
+			return err
+		}
+	}
+	if u.EndTime != nil && *u.EndTime < 0 {
+		return Invalidf("Invalid value %d for parameter 'end_time' supplied.", *u.EndTime)
+	}
+	return nil
+}
+
+// ValidateUserID checks the user id of a new run.
+func ValidateUserID(user string) error { return ValidateText("user_id", user) }
 
 // ValidateDatasetInput checks a dataset input against MLflow's limits.
 func ValidateDatasetInput(in DatasetInput) error {
@@ -316,7 +428,7 @@ func ValidateDatasetInput(in DatasetInput) error {
 		{"profile", MaxDatasetProfileLength, d.Profile},
 	} {
 		if !utf8.ValidString(c.v) {
-			return Invalidf("Dataset %s must be valid UTF-8", c.what)
+			return invalidText("Dataset "+c.what, c.v)
 		}
 		if err := checkLength("dataset "+c.what, c.limit, c.v); err != nil {
 			return err
@@ -325,14 +437,37 @@ func ValidateDatasetInput(in DatasetInput) error {
 	if d.SourceType == "" {
 		return Invalidf("Dataset source_type is required")
 	}
+	if err := ValidateText("Dataset source_type", d.SourceType); err != nil {
+		return err
+	}
 	for _, t := range in.Tags {
 		if t.Key == "" {
 			return Invalidf("Input tag key is required")
+		}
+		if err := ValidateText("Input tag key", t.Key); err != nil {
+			return err
+		}
+		if !utf8.ValidString(t.Value) {
+			return invalidText(fmt.Sprintf("Input tag value for %q", t.Key), t.Value)
 		}
 		if err := checkLength("input tag key", MaxInputTagKeyLength, t.Key); err != nil {
 			return err
 		}
 		if err := checkLength("input tag value", MaxInputTagValueLength, t.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateLogInputs checks the arguments of LogInputs: the run id and every
+// input (see ValidateDatasetInput), all before anything is written.
+func ValidateLogInputs(runID string, inputs []DatasetInput) error {
+	if err := ValidateRunID(runID); err != nil {
+		return err
+	}
+	for _, in := range inputs {
+		if err := ValidateDatasetInput(in); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -348,4 +349,54 @@ func testConcurrentCreateExperiment(t *testing.T, s store.Store) {
 	if n2 != 1 {
 		t.Errorf("%d experiments named race", n2)
 	}
+}
+
+// testArtifactLocations checks the artifact locations CreateExperiment
+// accepts and how it stores them (store.ExperimentArtifactLocation, the
+// same on every backend), and that it refuses, with nothing written, those
+// MLflow would store but could not use: NUL, an over-long path element, a
+// Windows device name as scheme, and what MLflow's server refuses.
+func testArtifactLocations(t *testing.T, s store.Store) {
+	opts := options(s)
+	for i, loc := range []string{"/abs/mlruns", "relative/mlruns", "../up", "file:///tmp/mlruns", "file:rel", "s3://bucket/prefix",
+		"s3://bucket/a?versionId=3", "gs://bucket/x", "mlflow-artifacts:/exp", "/data/été/日本"} {
+		want, err := store.ExperimentArtifactLocation(loc)
+		must(t, err, "ExperimentArtifactLocation "+loc)
+		id := createExperimentAt(t, s, fmt.Sprintf("loc-%d", i), loc)
+		if got := getExperiment(t, s, id).ArtifactLocation; got != want {
+			t.Errorf("artifact location %q stored as %q, want %q", loc, got, want)
+		}
+		r := createRun(t, s, id, "r", 0)
+		if got, wantURI := r.Info.ArtifactURI, runArtifactURI(want, r.Info.RunID); got != wantURI {
+			t.Errorf("run artifact URI in %q = %q, want %q", loc, got, wantURI)
+		}
+	}
+	for _, loc := range []string{"con:", "NUL:x", "com1:/y", "/tmp/a\x00b", "/tmp/a\nb", "/tmp/" + strings.Repeat("x", 256),
+		"s3://b/" + strings.Repeat("k", 256) + "/x", "runs:/0123/artifacts", "file:///tmp/x#frag", "/tmp/x;p", "s3://b/k?x=../y",
+		"s3://b/k?x=%2e%2e/y", "file://remote-host/x", "/" + strings.Repeat("a/", store.MaxArtifactLocationLength/2)} {
+		wantRefused(t, opts, s, fmt.Sprintf("CreateExperiment(artifact location %q)", trunc(loc)), func() error {
+			_, err := s.CreateExperiment(ctx, "refused", loc, nil)
+			return err
+		})
+	}
+	_, err := s.GetExperimentByName(ctx, "refused")
+	wantErr(t, err, store.ErrNotFound, "GetExperimentByName after refused locations")
+}
+
+func createExperimentAt(t *testing.T, s store.Store, name, loc string) string {
+	t.Helper()
+	id, err := s.CreateExperiment(ctx, name, loc, nil)
+	must(t, err, "CreateExperiment "+name+" at "+loc)
+	return id
+}
+
+// runArtifactURI is <location>/<run id>/artifacts, with a query string
+// kept at the end (MLflow's append_to_uri_path).
+func runArtifactURI(loc, runID string) string {
+	base, query, _ := strings.Cut(loc, "?")
+	u := strings.TrimRight(base, "/") + "/" + runID + "/artifacts"
+	if query != "" {
+		u += "?" + query
+	}
+	return u
 }

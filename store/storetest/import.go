@@ -509,9 +509,9 @@ func testPurge(t *testing.T, s ImportStore, _ Options) {
 
 	lms, ok := store.AsLoggedModels(s)
 	if !ok {
-		del, err := s.DeletedLoggedModels(ctx)
+		del, err := s.ListDeletedLoggedModels(ctx)
 		if err != nil || len(del) != 0 {
-			t.Errorf("DeletedLoggedModels without logged models = %v, %v", del, err)
+			t.Errorf("ListDeletedLoggedModels without logged models = %v, %v", del, err)
 		}
 		return
 	}
@@ -519,13 +519,13 @@ func testPurge(t *testing.T, s ImportStore, _ Options) {
 	must(t, err, "CreateLoggedModel")
 	wantErr(t, s.PurgeLoggedModel(ctx, m.ModelID), store.ErrInvalidState, "PurgeLoggedModel of an active model")
 	must(t, lms.DeleteLoggedModel(ctx, m.ModelID), "DeleteLoggedModel")
-	del, err := s.DeletedLoggedModels(ctx)
-	must(t, err, "DeletedLoggedModels")
+	del, err := s.ListDeletedLoggedModels(ctx)
+	must(t, err, "ListDeletedLoggedModels")
 	if len(del) != 1 || del[0].ModelID != m.ModelID || del[0].ArtifactLocation != m.ArtifactLocation {
-		t.Fatalf("DeletedLoggedModels = %+v", del)
+		t.Fatalf("ListDeletedLoggedModels = %+v", del)
 	}
 	must(t, s.PurgeLoggedModel(ctx, m.ModelID), "PurgeLoggedModel")
-	if del, _ := s.DeletedLoggedModels(ctx); len(del) != 0 {
-		t.Errorf("after the purge DeletedLoggedModels = %+v", del)
+	if del, _ := s.ListDeletedLoggedModels(ctx); len(del) != 0 {
+		t.Errorf("after the purge ListDeletedLoggedModels = %+v", del)
 	}
 }

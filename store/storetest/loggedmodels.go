@@ -31,6 +31,9 @@ type LMStore interface {
 // SQL stores them) instead of the latest per key and dataset, a param
 // logged again fails instead of being overwritten, and status filters
 // compare the status integer instead of its name.
+//
+// With Options.State, requests the suite expects refused must also leave
+// the store unchanged.
 func RunLoggedModels(t *testing.T, open LMOpener, opts Options) {
 	t.Helper()
 	for _, tc := range lmCases {
@@ -57,6 +60,9 @@ var lmCases = []struct {
 	{"SearchPaging", testLMSearchPaging},
 	{"SearchInvalid", testLMSearchInvalid},
 	{"ConcurrentMetrics", testLMConcurrentMetrics},
+	{"InvalidUTF8", testLMInvalidUTF8},
+	{"KeyFolders", testLMKeyFolders},
+	{"SameStepAndTime", testLMSameStepAndTime},
 }
 
 func createLM(t *testing.T, s LMStore, req store.CreateLoggedModelRequest) *store.LoggedModel {
@@ -453,5 +459,96 @@ func testLMConcurrentMetrics(t *testing.T, s LMStore, opts Options) {
 	}
 	if x, ok := got.Metric("loss"); !ok || x.Step != 24 || x.Timestamp != 7 {
 		t.Errorf("latest %+v", x)
+	}
+}
+
+// testLMSameStepAndTime copies to a model, as LogModel does, a run's points
+// at a step that include two values of one key at the same timestamp (which
+// a run's metrics allow, and MLflow's SQL store cannot hold for a model: its
+// primary key has no value): the copy succeeds on every backend, in either
+// order, and the model's metric is the larger value, as MLflow's file store
+// reads it; a smaller value logged later changes nothing, a larger one
+// replaces it.
+func testLMSameStepAndTime(t *testing.T, s LMStore, _ Options) {
+	run := createRun(t, s, store.DefaultExperimentID, "r", 0)
+	rid := run.Info.RunID
+	logBatch(t, s, rid, []store.Metric{
+		{Key: "loss", Value: 0.5, Timestamp: 10, Step: 1},
+		{Key: "loss", Value: 0.6, Timestamp: 10, Step: 1},
+		{Key: "loss", Value: 0.5, Timestamp: 10, Step: 1},
+		{Key: "acc", Value: 0.9, Timestamp: 10, Step: 1},
+	}, nil, nil)
+	var pts []store.LoggedModelMetric
+	for _, key := range []string{"acc", "loss"} {
+		for _, p := range history(t, s, rid, key) {
+			pts = append(pts, store.LoggedModelMetric{Key: p.Key, Value: p.Value, Timestamp: p.Timestamp, Step: p.Step, RunID: rid})
+		}
+	}
+	if len(pts) < 3 {
+		t.Fatalf("run history %+v: want both loss values", pts)
+	}
+	wantLoss := func(id string, want float64) {
+		t.Helper()
+		lm := getLM(t, s, id)
+		var losses []float64
+		for _, m := range lm.Metrics {
+			if m.Key == "loss" {
+				losses = append(losses, m.Value)
+			}
+		}
+		if len(losses) != 1 || losses[0] != want {
+			t.Errorf("model loss points %v, want [%v] (metrics %s)", losses, want, formatLMMetrics(lm.Metrics))
+		}
+		if m, ok := lm.Metric("acc"); !ok || m.Value != 0.9 {
+			t.Errorf("model acc = %+v, %v", m, ok)
+		}
+	}
+	for _, order := range []string{"logged", "reversed"} {
+		lm := createLM(t, s, store.CreateLoggedModelRequest{Name: order, SourceRunID: rid})
+		if order == "reversed" {
+			slices.Reverse(pts)
+		}
+		must(t, s.LogLoggedModelMetrics(ctx, lm.ModelID, pts), "LogLoggedModelMetrics, "+order)
+		wantLoss(lm.ModelID, 0.6)
+		must(t, s.LogLoggedModelMetrics(ctx, lm.ModelID, []store.LoggedModelMetric{{Key: "loss", Value: 0.4, Timestamp: 10, Step: 1, RunID: rid}}), "smaller")
+		wantLoss(lm.ModelID, 0.6)
+		must(t, s.LogLoggedModelMetrics(ctx, lm.ModelID, []store.LoggedModelMetric{{Key: "loss", Value: 0.7, Timestamp: 10, Step: 1, RunID: rid}}), "larger")
+		wantLoss(lm.ModelID, 0.7)
+		if got, err := s.FinalizeLoggedModel(ctx, lm.ModelID, store.LoggedModelReady); err != nil || got.Status != store.LoggedModelReady {
+			t.Errorf("FinalizeLoggedModel = %v, %v", got, err)
+		}
+	}
+}
+
+// testLMKeyFolders is testKeyFolders for a logged model's params, tags
+// and metrics.
+func testLMKeyFolders(t *testing.T, s LMStore, opts Options) {
+	run := createRun(t, s, store.DefaultExperimentID, "r", 0)
+	rid := run.Info.RunID
+	nested := []store.Tag{{Key: "a", Value: "1"}, {Key: "a/b", Value: "2"}}
+	wantRefused(t, opts, s, "CreateLoggedModel with nested tags", func() error {
+		_, err := s.CreateLoggedModel(ctx, store.CreateLoggedModelRequest{Tags: nested})
+		return err
+	})
+	wantRefused(t, opts, s, "CreateLoggedModel with nested params", func() error {
+		_, err := s.CreateLoggedModel(ctx, store.CreateLoggedModelRequest{Params: []store.Param{{Key: "p/q", Value: "1"}, {Key: "p", Value: "2"}}})
+		return err
+	})
+	lm := createLM(t, s, store.CreateLoggedModelRequest{Name: "m", SourceRunID: rid})
+	wantRefused(t, opts, s, "SetLoggedModelTags with nested tags", func() error { return s.SetLoggedModelTags(ctx, lm.ModelID, nested) })
+	wantRefused(t, opts, s, "LogLoggedModelMetrics with nested keys", func() error {
+		return s.LogLoggedModelMetrics(ctx, lm.ModelID, []store.LoggedModelMetric{{Key: "m", Value: 1, RunID: rid}, {Key: "m/x", Value: 1, RunID: rid}})
+	})
+	must(t, s.SetLoggedModelTags(ctx, lm.ModelID, []store.Tag{{Key: "a", Value: "1"}}), "SetLoggedModelTags")
+	call := func() error {
+		return s.SetLoggedModelTags(ctx, lm.ModelID, []store.Tag{{Key: "c", Value: "1"}, {Key: "a/b", Value: "2"}})
+	}
+	if opts.Metrics == store.SQLMetrics {
+		must(t, call(), "SQL store: a tag under a tag")
+		return
+	}
+	wantRefused(t, opts, s, "file store: a tag under a tag", call)
+	if got := getLM(t, s, lm.ModelID); len(got.Tags) != 1 {
+		t.Errorf("refused SetLoggedModelTags left tags %v", got.Tags)
 	}
 }

@@ -423,3 +423,59 @@ func testConcurrentLogging(t *testing.T, s store.Store) {
 		t.Errorf("%d params, want %d", len(got.Data.Params), workers*points/10+1)
 	}
 }
+
+// testKeyFolders checks keys of which one is a folder of another ("loss"
+// and "loss/val"), which the file store cannot hold side by side (it keeps
+// each key as a file path; MLflow's FileStore fails half way through such a
+// request): in one request every backend refuses them, with nothing
+// written; across requests the file store refuses the second request
+// whole, while the SQL store, like MLflow's, accepts it.
+func testKeyFolders(t *testing.T, s store.Store) {
+	opts := options(s)
+	exp := createExperiment(t, s, "folders")
+	r := createRun(t, s, exp, "r", 0)
+	rid := r.Info.RunID
+	for _, tc := range []struct {
+		name    string
+		metrics []store.Metric
+		params  []store.Param
+		tags    []store.Tag
+	}{
+		{"metrics", []store.Metric{{Key: "loss", Value: 1}, {Key: "ok", Value: 1}, {Key: "loss/val/x", Value: 2}}, nil, nil},
+		{"params", nil, []store.Param{{Key: "lr/decay", Value: "1"}, {Key: "lr", Value: "2"}}, nil},
+		{"tags", nil, nil, []store.Tag{{Key: "a/b", Value: "1"}, {Key: "a", Value: "2"}}},
+	} {
+		wantRefused(t, opts, s, "LogBatch with nested "+tc.name, func() error { return s.LogBatch(ctx, rid, tc.metrics, tc.params, tc.tags) })
+	}
+	nested := []store.Tag{{Key: "a", Value: "1"}, {Key: "a/b", Value: "2"}}
+	wantRefused(t, opts, s, "CreateRun with nested tags", func() error {
+		_, err := s.CreateRun(ctx, store.CreateRunRequest{ExperimentID: exp, Tags: nested})
+		return err
+	})
+	wantRefused(t, opts, s, "CreateExperiment with nested tags", func() error { _, err := s.CreateExperiment(ctx, "nested", "", nested); return err })
+
+	// Across requests.
+	logBatch(t, s, rid, []store.Metric{{Key: "loss", Value: 1, Timestamp: 1}}, []store.Param{{Key: "lr", Value: "1"}}, []store.Tag{{Key: "deep/x", Value: "1"}})
+	for _, tc := range []struct {
+		name    string
+		metrics []store.Metric
+		params  []store.Param
+		tags    []store.Tag
+	}{
+		{"metric under a metric", []store.Metric{{Key: "ok", Value: 1, Timestamp: 2}, {Key: "loss/val", Value: 2, Timestamp: 2}}, nil, nil},
+		{"param under a param", []store.Metric{{Key: "ok", Value: 1, Timestamp: 2}}, []store.Param{{Key: "lr/decay", Value: "1"}}, nil},
+		{"tag that is a folder", []store.Metric{{Key: "ok", Value: 1, Timestamp: 2}}, nil, []store.Tag{{Key: "fine", Value: "1"}, {Key: "deep", Value: "2"}}},
+	} {
+		call := func() error { return s.LogBatch(ctx, rid, tc.metrics, tc.params, tc.tags) }
+		if semantics(s) == store.SQLMetrics {
+			must(t, call(), "SQL store: LogBatch with a "+tc.name)
+			continue
+		}
+		wantRefused(t, opts, s, "file store: LogBatch with a "+tc.name, call)
+	}
+	if semantics(s) != store.SQLMetrics {
+		if h := history(t, s, rid, "ok"); len(h) != 0 {
+			t.Errorf("refused batches logged %s", formatMetrics(h))
+		}
+	}
+}

@@ -40,6 +40,9 @@ type RegistryOptions struct {
 	// PostgreSQL runs them in READ COMMITTED transactions that do not see
 	// each other's updates (SQLite serializes them).
 	RacyArchive bool
+	// State, as Options.State: fingerprints the registry's store so the
+	// suite can check that refused requests change nothing.
+	State func(t *testing.T, s any) string
 }
 
 // RunRegistryWith runs the model-registry suite with the given options.
@@ -54,6 +57,13 @@ func RunRegistryWith(t *testing.T, open RegistryOpener, opts RegistryOptions) {
 			tc.fn(t, &suiteRegistry{Registry: r, opts: opts})
 		})
 	}
+	t.Run("InvalidUTF8", func(t *testing.T) {
+		r := open(t)
+		if c, ok := r.(interface{ Close() error }); ok {
+			t.Cleanup(func() { _ = c.Close() })
+		}
+		testRegInvalidUTF8(t, r, opts)
+	})
 }
 
 // suiteRegistry carries the suite's RegistryOptions with the registry

@@ -59,6 +59,13 @@ type Options struct {
 	// finds no match: a logged-model filter status = 'READY' (status is
 	// an integer column in MLflow's SQL store) is an error.
 	StrictSQLTypes bool
+
+	// State, if set, fingerprints everything the store under test holds
+	// (s is the store the opener returned): the suite compares it before
+	// and after each refused request, which must leave the store byte for
+	// byte (file store) or row for row (SQL store) as it was. Without it
+	// the suite checks what the store's reads return only.
+	State func(t *testing.T, s any) string
 }
 
 // Run runs the conformance suite against the backend that open creates,
@@ -106,6 +113,7 @@ var cases = []struct {
 	{"DefaultExperiment", testDefaultExperiment},
 	{"CreateGetExperiment", testCreateGetExperiment},
 	{"CreateExperimentInvalid", testCreateExperimentInvalid},
+	{"ArtifactLocations", testArtifactLocations},
 	{"DuplicateExperimentName", testDuplicateExperimentName},
 	{"ExperimentNotFound", testExperimentNotFound},
 	{"RenameExperiment", testRenameExperiment},
@@ -135,12 +143,14 @@ var cases = []struct {
 	{"BatchLimits", testBatchLimits},
 	{"DuplicateParamKeys", testDuplicateParamKeys},
 	{"BadKeys", testBadKeys},
+	{"KeyFolders", testKeyFolders},
 	{"NothingWrittenOnFailure", testNothingWrittenOnFailure},
 	{"LogToDeletedRun", testLogToDeletedRun},
 	{"LogToFinishedRun", testLogToFinishedRun},
 	{"EmptyBatch", testEmptyBatch},
 	{"LogInputs", testLogInputs},
 	{"Unicode", testUnicode},
+	{"InvalidUTF8", testInvalidUTF8},
 	{"ConcurrentLogging", testConcurrentLogging},
 
 	// Search.
@@ -150,6 +160,7 @@ var cases = []struct {
 	{"SearchRunsFilter", testSearchRunsFilter},
 	{"SearchExperimentsFilter", testSearchExperimentsFilter},
 
-	// Lifecycle.
+	// Lifecycle and contract.
 	{"Close", testClose},
+	{"NilContext", testNilContext},
 }
