@@ -34,7 +34,7 @@ func OpenExisting(ctx context.Context, uri string, readOnly bool) (store.Store, 
 		return nil, fmt.Errorf("%w at %s", ErrNoStore, uri)
 	}
 	if backend == mlrun.BackendFile {
-		return fsstore.Open(ctx, path, nil)
+		return fsstore.Open(ctx, path, &fsstore.Options{ReadOnly: readOnly})
 	}
 	s, err := sqlstore.Open(ctx, path, &sqlstore.Options{ReadOnly: readOnly})
 	if err != nil {

@@ -442,12 +442,20 @@ func openDB(path string, o *Options, readOnly bool) (*sql.DB, error) {
 		"_pragma=busy_timeout(" + fmt.Sprint(o.BusyTimeout.Milliseconds()) + ")",
 		"_pragma=foreign_keys(1)",
 	}
-	if readOnly {
+	switch {
+	case readOnly && o.ReadOnly && checkWritable(path, true) == nil:
+		// A read-only store in a writable place: read-write connections
+		// that refuse every write (query_only). A reader of a WAL
+		// database makes the -wal and -shm files; a mode=ro connection
+		// leaves them behind, a read-write one removes them when the
+		// last connection closes, so that reading creates nothing.
+		q = append(q, "_pragma=query_only(1)")
+	case readOnly:
 		q = append(q, "mode=ro")
 		if o.ReadOnly && immutable(path) {
 			q = append(q, "immutable=1")
 		}
-	} else {
+	default:
 		// Write transactions take the write lock when they begin: a
 		// deferred transaction that upgrades to a writer fails at once
 		// with SQLITE_BUSY (the busy handler is not called) when another

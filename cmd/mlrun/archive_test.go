@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -305,4 +306,67 @@ func storeQueryAll(t *testing.T, c *mlrun.Client) store.RunQuery {
 		t.Fatal(err)
 	}
 	return store.RunQuery{ExperimentIDs: []string{e.ID}}
+}
+
+// TestReadOnlyCommandsChangeNothing runs the read-only commands on an
+// existing file store and an existing SQLite store: neither gains, loses
+// or changes a file (no lock file, no .trash, no staging folder).
+func TestReadOnlyCommandsChangeNothing(t *testing.T) {
+	dir := t.TempDir()
+	fileURI := seed(t)
+	sqlURI := "sqlite:///" + filepath.Join(dir, "laptop.db")
+	if _, stderr, code := mlrunCmd(t, dir, "convert", fileURI, sqlURI); code != 0 {
+		t.Fatalf("convert: exit %d, %q", code, stderr)
+	}
+	// As MLflow writes it: without the lock file and staging folder that
+	// mlrun's writers add at the root.
+	extras, _ := filepath.Glob(filepath.Join(fileURI, ".mlrun*"))
+	for _, p := range extras {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ uri, root string }{
+		{fileURI, fileURI},
+		{sqlURI, dir},
+	} {
+		before := treeSnapshot(t, tc.root)
+		for _, args := range [][]string{
+			{"experiments", "--view", "all"}, {"runs", "--view", "all"}, {"models"}, {"schema"},
+			{"export", "-o", filepath.Join(t.TempDir(), "x.tar.gz")},
+		} {
+			args = append(args, "--tracking-uri", tc.uri)
+			if _, stderr, code := mlrunCmd(t, dir, args...); code != 0 {
+				t.Errorf("mlrun %v: exit %d, %q", args, code, stderr)
+			}
+			if after := treeSnapshot(t, tc.root); after != before {
+				t.Errorf("mlrun %v changed the store:\nbefore:\n%s\nafter:\n%s", args, before, after)
+			}
+		}
+	}
+}
+
+// treeSnapshot lists every file and directory under root with its mode,
+// and files with their size and modification time. (A directory's time
+// is left out: SQLite's -wal and -shm files, which a reader of a WAL
+// database makes and removes again, change it.)
+func treeSnapshot(t *testing.T, root string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if fi.IsDir() {
+			fmt.Fprintf(&b, "%s %v\n", rel, fi.Mode())
+		} else {
+			fmt.Fprintf(&b, "%s %v %d %d\n", rel, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
