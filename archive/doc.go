@@ -2,8 +2,10 @@
 // a store (an mlruns directory or an MLflow SQLite database) to an archive
 // file, imports an archive into a store of either kind, converts stores
 // into one another (several merged into one), and removes deleted
-// entities as `mlflow gc` does. The mlrun command (cmd/mlrun: export,
-// import, convert, gc) is a thin layer over it.
+// entities as `mlflow gc` does. Sync (and SyncArchive) push runs logged
+// offline to an MLflow tracking server, where run ids cannot be chosen:
+// see Sync and SourceRunIDTag. The mlrun command (cmd/mlrun: export,
+// import, convert, sync, gc) is a thin layer over it.
 //
 // What moves: experiments (with their tags and lifecycle stage), runs
 // (info, params, tags, dataset inputs, model outputs, the full history of

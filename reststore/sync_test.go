@@ -2,9 +2,11 @@ package reststore_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -155,7 +157,9 @@ func TestSync(t *testing.T) {
 				if st.Runs.Created != 3 || st.Experiments.Created != 1 || st.Artifacts.Created != 4 || st.MetricPoints != 1200+5+2+1 {
 					t.Errorf("%s: first sync: %+v", o.expName, st)
 				}
-				checkServer(t, v, srv.URL, o)
+				if o.s == fs { // the child is still running there
+					checkServer(t, v, srv.URL, o)
+				}
 
 				o.resume(t)
 				st, err = archive.Sync(ctx, o.s, dst, opts)
@@ -463,4 +467,63 @@ func expIDs(t *testing.T, s *reststore.Store, name string) []string {
 	e, err := s.GetExperimentByName(ctx, name)
 	mustT(t, err)
 	return []string{e.ID}
+}
+
+// TestSyncCommand runs the mlrun command against a real server: mlrun
+// sync pushes a store logged offline (exit 0), a second sync finds
+// nothing to do, and mlrun import of an archive into the server exits 0
+// and creates nothing new for runs already synced.
+func TestSyncCommand(t *testing.T) {
+	v := versions()[len(versions())-1]
+	dst := openFresh(t, v)
+	defer dst.Close()
+	srv := sharedServer(t, v)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mlrun")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/mlrun").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	fs, err := fsstore.Open(ctx, filepath.Join(dir, "mlruns"), nil)
+	mustT(t, err)
+	o := logOffline(t, fs, "cli")
+	mustT(t, fs.Close())
+	mlrun := func(args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errOut.String(), code
+	}
+	stdout, stderr, code := mlrun("sync", "--from", "./mlruns", "--to", srv.URL)
+	if code != 0 || !strings.Contains(stdout, "runs:            3 created, 0 updated, 0 unchanged") {
+		t.Fatalf("mlrun sync: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "note: 1 deleted runs of the source were not synced") {
+		t.Errorf("mlrun sync: stderr %q lacks the note on the deleted run", stderr)
+	}
+	stdout, stderr, code = mlrun("sync", "--from", "./mlruns", "--to", srv.URL)
+	if code != 0 || !strings.Contains(stdout, "nothing to sync") {
+		t.Errorf("second mlrun sync: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if _, stderr, code := mlrun("export", "--tracking-uri", "./mlruns", "-o", "a.tar.gz"); code != 0 {
+		t.Fatalf("mlrun export: exit %d: %s", code, stderr)
+	}
+	stdout, stderr, code = mlrun("import", "--tracking-uri", srv.URL, "a.tar.gz")
+	if code != 0 || !strings.Contains(stdout, "nothing to sync") {
+		t.Errorf("mlrun import into the server: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	fs, err = fsstore.Open(ctx, filepath.Join(dir, "mlruns"), nil)
+	mustT(t, err)
+	defer fs.Close()
+	o.s = fs
+	checkServer(t, v, srv.URL, o)
 }
