@@ -163,7 +163,7 @@ func (c *Client) GetLoggedModel(ctx context.Context, modelID string) (*store.Log
 }
 
 // SearchLoggedModels returns one page of the logged models of
-// q.ExperimentIDs matching q (see store.ParseLoggedModelFilter for the
+// q.ExperimentIDs matching q (see search.ParseLoggedModelFilter for the
 // filter language).
 func (c *Client) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
 	if err := c.ready(ctx); err != nil {

@@ -34,7 +34,7 @@ import (
 //     JSON with the offset and the experiment ids, filter and order_by it
 //     was made for, which must match the request's).
 //
-// The filter is parsed by store.SQLLoggedModels.ParseFilter, MLflow's SQL
+// The filter is parsed by search.SQLLoggedModels.ParseFilter, MLflow's SQL
 // store grammar (entities attributes, metrics, params, tags; IN and NOT
 // IN lists; any logged_models column; errors MLflow raises as internal
 // errors keep that code).
@@ -85,11 +85,11 @@ func datasetCondition(datasets []store.LoggedModelDataset) (string, []any) {
 }
 
 // filter adds the WHERE conditions of a filter parsed by
-// store.SQLLoggedModels.ParseFilter (which checks entities, keys,
+// search.SQLLoggedModels.ParseFilter (which checks entities, keys,
 // comparators and values as MLflow's parse_filter_string does) and of the
 // search's datasets: a metric clause then needs a matching point on one of
 // them, and without a metric clause a model needs some point on one.
-func (q *lmQuery) filter(clauses []store.LoggedModelClause, datasets []store.LoggedModelDataset) error {
+func (q *lmQuery) filter(clauses []search.LoggedModelClause, datasets []store.LoggedModelDataset) error {
 	dsCond, dsArgs := datasetCondition(datasets)
 	hasMetric := false
 	for _, c := range clauses {
@@ -130,7 +130,7 @@ func (q *lmQuery) filter(clauses []store.LoggedModelClause, datasets []store.Log
 }
 
 // lmCondition returns the SQL of one comparison on col, and its arguments.
-func lmCondition(c store.LoggedModelClause, col string) (string, []any, error) {
+func lmCondition(c search.LoggedModelClause, col string) (string, []any, error) {
 	numeric := c.Entity == "metric" || slices.Contains(lmNumericColumns, c.Column)
 	switch {
 	case c.Op == "IN" || c.Op == "NOT IN":
@@ -270,7 +270,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery
 	}
 	lq.where = append(lq.where, "lm.experiment_id IN ("+placeholders(len(exps))+")")
 	lq.args = append(lq.args, exps...)
-	clauses, err := store.SQLLoggedModels.ParseFilter(q.Filter)
+	clauses, err := search.SQLLoggedModels.ParseFilter(q.Filter)
 	if err != nil {
 		return nil, err
 	}

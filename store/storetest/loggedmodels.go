@@ -26,7 +26,7 @@ type LMStore interface {
 // RunLoggedModels runs the logged-model conformance suite
 // (store.LoggedModels) against the backend open creates, with the rules of
 // the MLflow store opts names: Options.Metrics store.SQLMetrics means
-// MLflow's SQL store (store.SQLLoggedModels), whose logged models differ
+// MLflow's SQL store (search.SQLLoggedModels), whose logged models differ
 // from the file store's: a model reads back every metric point (stored as
 // SQL stores them) instead of the latest per key and dataset, a param
 // logged again fails instead of being overwritten, and status filters
