@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 // This file is search_logged_models for the backends: MLflow 3.17.2's

@@ -30,7 +30,7 @@ import (
 	"testing"
 
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 const lmCorpusVersion = "3.17.2"

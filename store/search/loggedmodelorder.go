@@ -11,7 +11,7 @@ import (
 
 	"github.com/mlrun-go/mlrun/internal/pystr"
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 // Search answers a search_logged_models request over models as the store
