@@ -17,7 +17,7 @@ import (
 // are logged to its run with log-batch, so they are the run's too;
 // PostgreSQL refuses to compare an integer column with a string.
 func restOptions(version string) storetest.Options {
-	opts := storetest.Options{Metrics: store.SQLMetrics, SortedHistory: true}
+	opts := storetest.Options{Metrics: storetest.SQLMetrics, SortedHistory: true}
 	if usesPostgres(version) {
 		opts.ExperimentNameLimit = 256
 		opts.ModelMetricsInRun = true

@@ -25,7 +25,7 @@ type LMStore interface {
 
 // RunLoggedModels runs the logged-model conformance suite
 // (store.LoggedModels) against the backend open creates, with the rules of
-// the MLflow store opts names: Options.Metrics store.SQLMetrics means
+// the MLflow store opts names: Options.Metrics SQLMetrics means
 // MLflow's SQL store (search.SQLLoggedModels), whose logged models differ
 // from the file store's: a model reads back every metric point (stored as
 // SQL stores them) instead of the latest per key and dataset, a param
@@ -171,7 +171,7 @@ func testLMTagsParams(t *testing.T, s LMStore, opts Options) {
 	must(t, s.LogLoggedModelParams(ctx, id, []store.Param{{Key: "q", Value: "2"}}), "LogLoggedModelParams")
 	err := s.LogLoggedModelParams(ctx, id, []store.Param{{Key: "p", Value: "changed"}})
 	wantParams := map[string]string{"p": "1", "q": "2"}
-	if opts.Metrics == store.SQLMetrics {
+	if opts.Metrics == SQLMetrics {
 		wantErr(t, err, store.ErrInvalidParameter, "param logged again (SQL store)")
 	} else {
 		must(t, err, "param logged again (file store: overwritten)")
@@ -187,10 +187,10 @@ func testLMTagsParams(t *testing.T, s LMStore, opts Options) {
 // in that order: the file store keeps the latest point per key and dataset
 // (sorted by key, dataset), the SQL store every distinct point as stored.
 func wantModelMetrics(opts Options, logged []store.LoggedModelMetric) []store.LoggedModelMetric {
-	if opts.Metrics == store.SQLMetrics {
+	if opts.Metrics == SQLMetrics {
 		out := make([]store.LoggedModelMetric, 0, len(logged))
 		for _, m := range logged {
-			m.Value = store.SQLMetrics.Stored(store.Metric{Value: m.Value}).Value
+			m.Value = SQLMetrics.Stored(store.Metric{Value: m.Value}).Value
 			if math.IsNaN(m.Value) {
 				m.Value = 0
 			}
@@ -270,7 +270,7 @@ func testLMMetrics(t *testing.T, s LMStore, opts Options) {
 		t.Errorf("run metrics %v, want %v", gotKeys, wantKeys)
 	}
 	must(t, s.DeleteRun(ctx, rid), "DeleteRun")
-	if err := s.LogLoggedModelMetrics(ctx, lm.ModelID, []store.LoggedModelMetric{{Key: "k", Value: 1, RunID: rid}}); err == nil && opts.Metrics == store.SQLMetrics {
+	if err := s.LogLoggedModelMetrics(ctx, lm.ModelID, []store.LoggedModelMetric{{Key: "k", Value: 1, RunID: rid}}); err == nil && opts.Metrics == SQLMetrics {
 		t.Error("SQL store: a metric of a deleted run was logged")
 	}
 }
@@ -359,7 +359,7 @@ func lmSearchNames(t *testing.T, s LMStore, q store.LoggedModelQuery) string {
 func testLMSearch(t *testing.T, s LMStore, opts Options) {
 	lmSearchFixture(t, s)
 	ready := "[b]" // the file store compares the status name
-	if opts.Metrics == store.SQLMetrics {
+	if opts.Metrics == SQLMetrics {
 		ready = "[]" // the SQL store its integer (READY is 2)
 	}
 	for _, tc := range []struct {
@@ -451,7 +451,7 @@ func testLMConcurrentMetrics(t *testing.T, s LMStore, opts Options) {
 	}
 	wg.Wait()
 	got := getLM(t, s, lm.ModelID)
-	if opts.Metrics == store.SQLMetrics {
+	if opts.Metrics == SQLMetrics {
 		if len(got.Metrics) != 200 {
 			t.Errorf("%d points, want 200", len(got.Metrics))
 		}
@@ -543,7 +543,7 @@ func testLMKeyFolders(t *testing.T, s LMStore, opts Options) {
 	call := func() error {
 		return s.SetLoggedModelTags(ctx, lm.ModelID, []store.Tag{{Key: "c", Value: "1"}, {Key: "a/b", Value: "2"}})
 	}
-	if opts.Metrics == store.SQLMetrics {
+	if opts.Metrics == SQLMetrics {
 		must(t, call(), "SQL store: a tag under a tag")
 		return
 	}

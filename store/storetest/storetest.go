@@ -29,9 +29,9 @@ type Opener func(t *testing.T) store.Store
 // Options describe a backend where MLflow's own stores differ, so the
 // suite expects what the backend's MLflow store does.
 type Options struct {
-	// Metrics is how the backend keeps metric values: store.FileMetrics
-	// (the default) or store.SQLMetrics.
-	Metrics store.MetricSemantics
+	// Metrics is how the backend keeps metric values: FileMetrics
+	// (the default) or SQLMetrics.
+	Metrics MetricSemantics
 
 	// SortedHistory means GetMetricHistory returns a metric's points
 	// ordered by (timestamp, step, value) instead of in logging order, as
@@ -94,7 +94,7 @@ type suiteStore struct {
 }
 
 // semantics returns the metric semantics the suite expects of s.
-func semantics(s store.Store) store.MetricSemantics { return options(s).Metrics }
+func semantics(s store.Store) MetricSemantics { return options(s).Metrics }
 
 // options returns the Options the suite runs s with.
 func options(s store.Store) Options {
