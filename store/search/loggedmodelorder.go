@@ -470,7 +470,7 @@ func (sem LoggedModelSemantics) Page(models []*store.LoggedModel, q store.Logged
 		size = store.DefaultLoggedModelMaxResults
 	}
 	if sem == SQLLoggedModels {
-		off, err := decodeLMTokenSQL(q)
+		off, err := ParseLoggedModelPageToken(q)
 		if err != nil {
 			return nil, "", err
 		}
@@ -514,7 +514,7 @@ func pageLMSQL(models []*store.LoggedModel, q store.LoggedModelQuery, off, size 
 	}
 	next := ""
 	if len(rows) > size {
-		next = encodeLMTokenSQL(q, off+size)
+		next = NewLoggedModelPageToken(q, off+size)
 	}
 	lo, hi := lmPySlice(len(rows), 0, size)
 	return rows[lo:hi], next, nil
@@ -563,7 +563,12 @@ func lmJSONOptString(s string) string {
 	return pystr.JSONQuote(s)
 }
 
-func encodeLMTokenSQL(q store.LoggedModelQuery, offset int) string {
+// NewLoggedModelPageToken returns the page token MLflow's SQL store gives
+// for the page of q that starts at offset
+// (SearchLoggedModelsPaginationToken.encode): base64 of json.dumps of the
+// experiment ids, filter string, order_by list (as MLflow's REST handler
+// passes it) and offset, with Python's separators.
+func NewLoggedModelPageToken(q store.LoggedModelQuery, offset int) string {
 	ids := make([]string, len(q.ExperimentIDs))
 	for i, id := range q.ExperimentIDs {
 		ids[i] = pystr.JSONQuote(id)
@@ -577,9 +582,15 @@ func encodeLMTokenSQL(q store.LoggedModelQuery, offset int) string {
 	return base64.StdEncoding.EncodeToString([]byte(s))
 }
 
-// decodeLMTokenSQL is SearchLoggedModelsPaginationToken.decode and
-// validate; it returns the offset.
-func decodeLMTokenSQL(q store.LoggedModelQuery) (int, error) {
+// ParseLoggedModelPageToken returns the offset in q's page token as
+// MLflow's SQL store reads it (SearchLoggedModelsPaginationToken.decode
+// and validate): the empty token is offset 0; a token made for other
+// experiment ids, another filter or another order_by is a
+// store.ErrInvalidParameter error with MLflow's message, and so is one
+// that is not JSON; one that is not base64, not UTF-8 or not a JSON
+// object is an internal error ([IsInternal]), as in MLflow. The offset
+// may be negative (SQLite's OFFSET then counts it as 0).
+func ParseLoggedModelPageToken(q store.LoggedModelQuery) (int, error) {
 	if q.PageToken == "" {
 		return 0, nil
 	}
@@ -643,7 +654,7 @@ func decodeLMTokenSQL(q store.LoggedModelQuery) (int, error) {
 }
 
 func searchLMSQL(models []*store.LoggedModel, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
-	off, err := decodeLMTokenSQL(q)
+	off, err := ParseLoggedModelPageToken(q)
 	if err != nil {
 		return nil, err
 	}

@@ -415,8 +415,15 @@ func testLMSearchPaging(t *testing.T, s LMStore, _ Options) {
 	if fmt.Sprint(all) != "[c a b]" || pages != 2 {
 		t.Errorf("paged %v in %d pages", all, pages)
 	}
-	_, err := s.SearchLoggedModels(ctx, store.LoggedModelQuery{ExperimentIDs: []string{store.DefaultExperimentID}, PageToken: "not a token"})
+	// base64 of {}: a token without an offset (the file store) and made
+	// for no experiments (the SQL store) is invalid in both MLflow stores.
+	_, err := s.SearchLoggedModels(ctx, store.LoggedModelQuery{ExperimentIDs: []string{store.DefaultExperimentID}, PageToken: "e30="})
 	wantErr(t, err, store.ErrInvalidParameter, "bad page token")
+	// Not base64: MLflow's SQL store fails with an internal error
+	// (binascii.Error), its file store with INVALID_PARAMETER_VALUE.
+	if _, err := s.SearchLoggedModels(ctx, store.LoggedModelQuery{ExperimentIDs: []string{store.DefaultExperimentID}, PageToken: "not a token"}); err == nil {
+		t.Errorf("page token %q accepted", "not a token")
+	}
 }
 
 func testLMSearchInvalid(t *testing.T, s LMStore, _ Options) {
