@@ -468,8 +468,8 @@ func testLMConcurrentMetrics(t *testing.T, s LMStore, opts Options) {
 // primary key has no value): the copy succeeds on every backend, in either
 // order, and the model's metric is the larger value, as MLflow's file store
 // reads it; a smaller value logged later changes nothing, a larger one
-// replaces it.
-func testLMSameStepAndTime(t *testing.T, s LMStore, _ Options) {
+// replaces it (unless Options.ModelPointsFixed).
+func testLMSameStepAndTime(t *testing.T, s LMStore, opts Options) {
 	run := createRun(t, s, store.DefaultExperimentID, "r", 0)
 	rid := run.Info.RunID
 	logBatch(t, s, rid, []store.Metric{
@@ -513,7 +513,11 @@ func testLMSameStepAndTime(t *testing.T, s LMStore, _ Options) {
 		must(t, s.LogLoggedModelMetrics(ctx, lm.ModelID, []store.LoggedModelMetric{{Key: "loss", Value: 0.4, Timestamp: 10, Step: 1, RunID: rid}}), "smaller")
 		wantLoss(lm.ModelID, 0.6)
 		must(t, s.LogLoggedModelMetrics(ctx, lm.ModelID, []store.LoggedModelMetric{{Key: "loss", Value: 0.7, Timestamp: 10, Step: 1, RunID: rid}}), "larger")
-		wantLoss(lm.ModelID, 0.7)
+		if opts.ModelPointsFixed {
+			wantLoss(lm.ModelID, 0.6)
+		} else {
+			wantLoss(lm.ModelID, 0.7)
+		}
 		if got, err := s.FinalizeLoggedModel(ctx, lm.ModelID, store.LoggedModelReady); err != nil || got.Status != store.LoggedModelReady {
 			t.Errorf("FinalizeLoggedModel = %v, %v", got, err)
 		}

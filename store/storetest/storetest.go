@@ -60,6 +60,20 @@ type Options struct {
 	// an integer column in MLflow's SQL store) is an error.
 	StrictSQLTypes bool
 
+	// ModelPointsFixed means a logged model's metric point, once stored,
+	// is not replaced by a later request's point of the same key,
+	// timestamp, step and run with a larger value (the later point is
+	// dropped): MLflow's server has no way to update the row, and refuses
+	// a second one with a unique violation.
+	ModelPointsFixed bool
+
+	// ServerLocations means a relative artifact location given to
+	// CreateExperiment is resolved by a tracking server against its own
+	// working directory, as MLflow's client leaves it to the server
+	// (resolve_uri_if_local runs in the server's store), not against the
+	// caller's.
+	ServerLocations bool
+
 	// State, if set, fingerprints everything the store under test holds
 	// (s is the store the opener returned): the suite compares it before
 	// and after each refused request, which must leave the store byte for
