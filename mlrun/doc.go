@@ -43,9 +43,17 @@
 //
 // # Artifacts
 //
-// Artifacts are written to and read from the run's local artifact
-// directory only: every path is resolved inside it, symlinks included
-// (os.Root), and one that leads outside it is ErrInvalidParameter.
+// Artifacts are written to and read from the run's artifact root through
+// one writer for every backend. A local root (a file store, a SQLite
+// store, an MLflow 2 server's file: URIs): every path is resolved inside
+// it, symlinks included (os.Root), and one that leads outside it is
+// ErrInvalidParameter; each file is written to a temporary file in its
+// directory (a name the stores' stale-temp sweep recognises), fsynced,
+// renamed, and the directory fsynced. A tracking server's root
+// (mlflow-artifacts:, `mlflow server --serve-artifacts`): through the
+// server's artifact proxy, over the REST store's transport.
+// [Client.DownloadArtifacts] copies artifacts to a local directory from
+// either.
 // LogArtifacts and Model.Dir copy a local directory; a symlink in it that
 // resolves inside it is copied as its target, and one that resolves
 // outside it (or nowhere, or in a cycle) refuses the whole copy, naming
