@@ -126,7 +126,9 @@ func printStats(w, notes io.Writer, st archive.Stats) {
 }
 
 // runImport imports an archive: mlrun import --tracking-uri URI
-// [--mlflow-version V] FILE.tar.gz. The destination is created if missing.
+// [--mlflow-version V] FILE.tar.gz. The destination is created if missing;
+// an http(s) tracking server gets the archive's runs as mlrun sync pushes
+// them (run ids are the server's, the source id in a tag).
 func runImport(ctx context.Context, c *cmdEnv) error {
 	fs := c.flags()
 	uri := trackingURIFlag(fs)
@@ -140,6 +142,12 @@ func runImport(ctx context.Context, c *cmdEnv) error {
 		return fmt.Errorf("no archive at %s", path)
 	}
 	dstURI := mlrun.ResolveTrackingURI(*uri)
+	if isServerURI(dstURI) {
+		if *version != "" {
+			return usagef(c.name, "--mlflow-version applies to a new SQLite database, not to a tracking server (%s)", dstURI)
+		}
+		return syncArchive(ctx, c, dstURI, path)
+	}
 	if !archive.StoreExists(dstURI) {
 		// Check the archive before creating the store, so that a bad
 		// archive leaves nothing behind.

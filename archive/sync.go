@@ -1,0 +1,960 @@
+package archive
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"maps"
+	"math"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/mlrun-go/mlrun/artifactrepo"
+	"github.com/mlrun-go/mlrun/store"
+)
+
+// SourceRunIDTag is the tag every run Sync writes carries: the id the run
+// has in the store it was synced from. A tracking server chooses the ids
+// of the runs created through its REST API, so this tag is how a later
+// Sync finds the server's copy of a source run (and how a user finds it:
+// `tags."mlrun.sourceRunId" = '<id>'`).
+const SourceRunIDTag = "mlrun.sourceRunId"
+
+// parentRunTag is MLflow's tag of a nested run.
+const parentRunTag = "mlflow.parentRunId"
+
+// SyncOptions tune Sync and SyncArchive.
+type SyncOptions struct {
+	// Experiments, RunIDs and Filter select what Sync takes from its
+	// source, as ExportOptions do (SyncArchive syncs the whole archive).
+	Experiments []string
+	RunIDs      []string
+	Filter      string
+	// Progress, if set, is told how the sync goes: phase "check" (the
+	// first pass, writing nothing) then "sync".
+	Progress func(Progress)
+	// OpenArtifacts opens the artifact repository of a run on the
+	// destination, at the artifact URI the destination gave the run. Nil
+	// uses artifactrepo.Open with the destination's tracking URI (when it
+	// has a URI method, as reststore.Store) and MLflow's environment
+	// variables for the transport.
+	OpenArtifacts func(artifactURI string) (artifactrepo.Repo, error)
+
+	phase func(string) // SyncArchive: the pass starting
+}
+
+// SyncTally counts runs a sync created, changed and found up to date.
+type SyncTally struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+}
+
+// SyncStats is what a sync did.
+type SyncStats struct {
+	Experiments Tally     `json:"experiments"`
+	Runs        SyncTally `json:"runs"`
+	// MetricPoints, Params, Tags and Inputs count what was sent.
+	MetricPoints int64 `json:"metric_points"`
+	Params       int64 `json:"params"`
+	Tags         int64 `json:"tags"`
+	Inputs       int64 `json:"inputs"`
+	// Artifacts counts files uploaded (Created) and found identical on the
+	// destination (Unchanged); ArtifactBytes the bytes uploaded.
+	Artifacts     Tally `json:"artifacts"`
+	ArtifactBytes int64 `json:"artifact_bytes"`
+	// Notes lists what was not synced (deleted entities, logged models,
+	// the registry) and differences kept as the destination had them.
+	Notes []string `json:"notes"`
+}
+
+// Changed reports whether the sync wrote anything.
+func (s *SyncStats) Changed() bool {
+	return s.Experiments.Created+s.Runs.Created+s.Runs.Updated+s.Artifacts.Created > 0
+}
+
+// Sync pushes the runs of a local store (src: an mlruns directory or an
+// SQLite database, usually logged offline) to dst, usually an MLflow
+// tracking server (reststore), where run ids cannot be chosen.
+//
+// Experiments are matched by name, and created when missing (with their
+// tags; an experiment tag the destination has with another value is kept
+// and noted). Each source run becomes one destination run carrying the
+// source run's id in the SourceRunIDTag tag, with its name, user, start
+// and end time, status, params, tags, dataset inputs, full metric history
+// (timestamps and steps exact, NaN and ±Inf as the server stores them) and
+// artifact files, uploaded byte for byte through package artifactrepo.
+// A nested run keeps its parent: mlflow.parentRunId is rewritten to the
+// destination's id of the parent (set once the parent is synced; a parent
+// outside the selection that was never synced is dropped, with a note).
+//
+// Syncing again is idempotent, and appends what a resumed source run
+// logged since: the destination run is found by its SourceRunIDTag; params
+// and tags it lacks are logged, tags whose value changed are set again (a
+// tag deleted in the source is not deleted on the destination), dataset
+// inputs it lacks are logged, status, end time and name are updated, and
+// artifact files missing or of other content are uploaded. Metric points
+// are compared per key with the destination's history, as multisets of
+// (timestamp, step, stored value): MLflow's SQL store (every MLflow
+// server's backend) keeps a point equal to one it holds (same key,
+// timestamp, step and value, ±Inf as ±MaxFloat64, NaN equal to NaN) once,
+// so repeated source points are sent once and a point the server holds is
+// never sent again; on a destination keeping duplicates (a store with
+// store.FileMetrics semantics, see [MetricSemanticsOf]) a point the
+// source holds n times and the destination m < n times is sent n-m times.
+// Memory holds one key's history of one run at a time.
+//
+// Params are immutable in MLflow: a source param whose value differs from
+// the destination's is a conflict (an error matching store.ErrConflict).
+//
+// Nothing is written before the whole source has been checked against
+// dst (validation, conflicts, and whether the server can be reached): the
+// first pass reads everything and writes nothing. What is not synced, and
+// noted in SyncStats.Notes: deleted experiments and runs of the source,
+// runs deleted on the destination (left as they are), MLflow 3 logged
+// models and run outputs (a server chooses their ids too), and the model
+// registry.
+func Sync(ctx context.Context, src, dst store.Store, opts SyncOptions) (SyncStats, error) {
+	var notes []string
+	st, err := syncSource(ctx, dst, storeSource(src, ExportOptions{Experiments: opts.Experiments, RunIDs: opts.RunIDs, Filter: opts.Filter}, &notes), opts)
+	st.Notes = append(st.Notes, dedupe(notes)...)
+	return st, err
+}
+
+// SyncArchive pushes the runs of an archive file (written by Export) to
+// dst, as Sync does: it is `mlrun import` into an http(s) tracking
+// server. The archive is checked whole (checksums, format, structure)
+// and against dst before anything is written.
+func SyncArchive(ctx context.Context, path string, dst store.Store, opts SyncOptions) (SyncStats, error) {
+	var done, total int64
+	phase := ""
+	read := func(n int64) {
+		done += n
+		if opts.Progress != nil {
+			opts.Progress(Progress{Phase: phase, Unit: "bytes", Done: done, Total: total})
+		}
+	}
+	src, size, err := fileSource(path, read)
+	if err != nil {
+		return SyncStats{}, err
+	}
+	total = size
+	inner := opts
+	inner.Progress = nil
+	inner.phase = func(p string) { phase, done = p, 0 }
+	return syncSource(ctx, dst, src, inner)
+}
+
+// MetricSemanticsOf returns how dst keeps metric points: what its
+// MetricSemantics method says, if it has one, else store.SQLMetrics (an
+// MLflow tracking server's backend is MLflow's SQL store).
+func MetricSemanticsOf(dst store.Store) store.MetricSemantics {
+	if s, ok := dst.(interface{ MetricSemantics() store.MetricSemantics }); ok {
+		return s.MetricSemantics()
+	}
+	return store.SQLMetrics
+}
+
+func syncSource(ctx context.Context, dst store.Store, src source, opts SyncOptions) (SyncStats, error) {
+	if opts.OpenArtifacts == nil {
+		tracking := ""
+		if u, ok := dst.(interface{ URI() string }); ok {
+			tracking = u.URI()
+		}
+		opts.OpenArtifacts = func(uri string) (artifactrepo.Repo, error) {
+			return artifactrepo.Open(uri, &artifactrepo.Options{TrackingURI: tracking})
+		}
+	}
+	sy := &syncer{ctx: ctx, dst: dst, opts: opts, sem: MetricSemanticsOf(dst), srcExps: map[string]*syncExp{},
+		runs: map[string]*store.Run{}, loaded: map[string]bool{}, inStream: map[string]bool{}}
+	if opts.phase != nil {
+		opts.phase("check")
+	}
+	if err := sy.pass(src, true); err != nil {
+		return SyncStats{}, err
+	}
+	sy.nruns = 0
+	if opts.phase != nil {
+		opts.phase("sync")
+	}
+	sy.stats = SyncStats{}
+	err := sy.pass(src, false)
+	if err == nil {
+		err = sy.finishParents()
+	}
+	sy.stats.Notes = append(sy.stats.Notes, sy.skipNotes()...)
+	return sy.stats, err
+}
+
+// syncer is the state of a sync: the two passes share what they learn of
+// the destination.
+type syncer struct {
+	ctx  context.Context
+	dst  store.Store
+	opts SyncOptions
+	sem  store.MetricSemantics
+	dry  bool
+
+	srcExps map[string]*syncExp // source experiment id -> its place on dst
+	// runs maps source run ids to their runs on dst, for the destination
+	// experiments loaded (loaded) and the runs created.
+	runs     map[string]*store.Run
+	loaded   map[string]bool
+	inStream map[string]bool // source runs the first pass found to sync
+	deferred []deferredParent
+
+	stats SyncStats
+	nruns int64
+	skip  skipped
+
+	next func() (item, error, bool)
+	held *item
+	herr error
+}
+
+type syncExp struct {
+	id   string // on dst; "" in the check pass for one still to create
+	skip bool   // deleted in the source: not synced
+}
+
+// deferredParent is a nested run synced before its parent.
+type deferredParent struct {
+	runID, parentSrcID string // the child's id on dst, the parent's in the source
+}
+
+// skipped counts what the sync leaves out (second pass).
+type skipped struct {
+	deletedExps, deletedRuns, dstDeleted, loggedModels, outputs, registered, versions, parents int
+}
+
+func (sy *syncer) skipNotes() []string {
+	var out []string
+	k := sy.skip
+	add := func(n int, format string) {
+		if n > 0 {
+			out = append(out, fmt.Sprintf(format, n))
+		}
+	}
+	add(k.deletedExps, "%d deleted experiments of the source were not synced (nor their runs)")
+	add(k.deletedRuns, "%d deleted runs of the source were not synced")
+	add(k.dstDeleted, "%d runs synced before are deleted on the destination and were left as they are")
+	add(k.loggedModels, "%d logged models were not synced (sync does not move MLflow 3 logged models: the server chooses their ids)")
+	add(k.outputs, "%d run outputs (links to logged models) were not synced")
+	add(k.registered, "%d registered models were not synced (sync does not move the model registry)")
+	add(k.versions, "%d model versions were not synced")
+	add(k.parents, "%d nested runs name a parent run that is neither synced nor selected: their mlflow.parentRunId tag was dropped")
+	return out
+}
+
+func (sy *syncer) take() (item, error, bool) {
+	if sy.held != nil {
+		it, err := *sy.held, sy.herr
+		sy.held, sy.herr = nil, nil
+		return it, err, true
+	}
+	return sy.next()
+}
+
+func (sy *syncer) peek() (item, error, bool) {
+	if sy.held == nil {
+		it, err, ok := sy.next()
+		if !ok {
+			return item{}, nil, false
+		}
+		sy.held, sy.herr = &it, err
+	}
+	return *sy.held, sy.herr, true
+}
+
+func (sy *syncer) pass(src source, dry bool) error {
+	sy.dry = dry
+	sy.skip = skipped{}
+	next, stop := iter.Pull2(src(sy.ctx))
+	defer stop()
+	sy.next, sy.held, sy.herr = next, nil, nil
+	for {
+		it, err, ok := sy.take()
+		if !ok {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if it.file != nil {
+			return badf("artifact file %s of %s %s does not follow its %s", it.file.path, ownerKind(it.file.model), it.file.owner, ownerKind(it.file.model))
+		}
+		switch r := it.rec; r.Kind {
+		case kindExperiment:
+			err = sy.experiment(r.Experiment)
+		case kindRun:
+			err = sy.run(r.Run)
+		case kindLoggedModel:
+			sy.skip.loggedModels++
+			err = sy.skipFiles()
+		case kindRegisteredModel:
+			sy.skip.registered++
+		case kindModelVersion:
+			sy.skip.versions++
+		default:
+			err = badf("a %s record outside of its run", r.Kind)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (sy *syncer) experiment(e *experimentRec) error {
+	if _, ok := sy.srcExps[e.ExperimentID]; ok && sy.dry {
+		return badf("experiment %s appears twice", e.ExperimentID)
+	}
+	if e.LifecycleStage == store.LifecycleDeleted {
+		sy.srcExps[e.ExperimentID] = &syncExp{skip: true}
+		sy.skip.deletedExps++
+		return nil
+	}
+	if err := store.ValidateImportExperiment(store.ImportExperiment{ID: e.ExperimentID, Name: e.Name, LifecycleStage: e.LifecycleStage, Tags: e.Tags}); err != nil {
+		return fmt.Errorf("sync: experiment %q: %w", e.Name, err)
+	}
+	have, err := sy.dst.GetExperimentByName(sy.ctx, e.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if sy.dry {
+			sy.srcExps[e.ExperimentID] = &syncExp{}
+			sy.stats.Experiments.add(true)
+			return nil
+		}
+		id, err := sy.dst.CreateExperiment(sy.ctx, e.Name, "", sortedTags(e.Tags))
+		if err != nil {
+			return fmt.Errorf("sync: create experiment %q: %w", e.Name, err)
+		}
+		sy.srcExps[e.ExperimentID] = &syncExp{id: id}
+		sy.loaded[id] = true // new: none of its runs are synced
+		sy.stats.Experiments.add(true)
+		return nil
+	case err != nil:
+		return fmt.Errorf("sync: experiment %q: %w", e.Name, err)
+	}
+	if have.LifecycleStage == store.LifecycleDeleted {
+		return store.InvalidStatef("sync: experiment %q is deleted on the destination (id %s): restore it there, or rename the source experiment", e.Name, have.ID)
+	}
+	sy.srcExps[e.ExperimentID] = &syncExp{id: have.ID}
+	sy.stats.Experiments.add(false)
+	for _, k := range slices.Sorted(maps.Keys(e.Tags)) {
+		v, ok := have.Tags[k]
+		switch {
+		case !ok:
+			if !sy.dry {
+				if err := sy.dst.SetExperimentTag(sy.ctx, have.ID, store.Tag{Key: k, Value: e.Tags[k]}); err != nil {
+					return fmt.Errorf("sync: experiment %q: %w", e.Name, err)
+				}
+			}
+		case v != e.Tags[k]:
+			if !sy.dry {
+				sy.stats.Notes = append(sy.stats.Notes, fmt.Sprintf("experiment %q: tag %q kept as the destination has it (%s there, %s in the source)", e.Name, k, shortValue(v), shortValue(e.Tags[k])))
+			}
+		}
+	}
+	return nil
+}
+
+func shortValue(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return fmt.Sprintf("%q…", string(r[:40]))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func sortedTags(m map[string]string) []store.Tag {
+	out := make([]store.Tag, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, store.Tag{Key: k, Value: m[k]})
+	}
+	return out
+}
+
+// loadRuns reads which runs of a destination experiment were synced
+// (those with a SourceRunIDTag), once.
+func (sy *syncer) loadRuns(expID string) error {
+	if expID == "" || sy.loaded[expID] {
+		return nil
+	}
+	q := store.RunQuery{ExperimentIDs: []string{expID}, Filter: "tags.`" + SourceRunIDTag + "` LIKE '%'",
+		ViewType: store.AllViews, MaxResults: store.DefaultMaxResults}
+	for {
+		page, err := sy.dst.SearchRuns(sy.ctx, q)
+		if err != nil {
+			return fmt.Errorf("sync: runs of experiment %s on the destination: %w", expID, err)
+		}
+		for _, r := range page.Runs {
+			src := tagValue(r.Data.Tags, SourceRunIDTag)
+			if src == "" {
+				continue
+			}
+			if prev, ok := sy.runs[src]; ok && prev.Info.RunID != r.Info.RunID {
+				return store.InvalidStatef("sync: source run %s is on the destination twice (runs %s and %s): delete one", src, prev.Info.RunID, r.Info.RunID)
+			}
+			sy.runs[src] = r
+		}
+		if q.PageToken = page.NextPageToken; q.PageToken == "" {
+			break
+		}
+	}
+	sy.loaded[expID] = true
+	return nil
+}
+
+func tagValue(tags []store.Tag, key string) string {
+	for _, t := range tags {
+		if t.Key == key {
+			return t.Value
+		}
+	}
+	return ""
+}
+
+// skipRun consumes a run's metrics, run_end record and files.
+func (sy *syncer) skipRun(runID string) error {
+	for {
+		it, err, ok := sy.peek()
+		if err != nil {
+			sy.take()
+			return err
+		}
+		if !ok || it.rec == nil || it.rec.Kind != kindMetrics {
+			break
+		}
+		sy.take()
+	}
+	it, err, ok := sy.take()
+	switch {
+	case err != nil:
+		return err
+	case !ok || it.rec == nil || it.rec.Kind != kindRunEnd || it.rec.RunEnd.RunID != runID:
+		return badf("run %s: its metrics do not end with a run_end record", runID)
+	}
+	return sy.skipFiles()
+}
+
+// skipFiles drains the artifact files that follow a record.
+func (sy *syncer) skipFiles() error {
+	for {
+		it, err, ok := sy.peek()
+		if err != nil {
+			sy.take()
+			return err
+		}
+		if !ok || it.file == nil {
+			return nil
+		}
+		sy.take()
+		if err := drain(it.file.r); err != nil {
+			return err
+		}
+	}
+}
+
+// runWrites collects what one run's sync sends, to tell created, updated
+// and unchanged runs apart.
+type runWrites struct{ n int64 }
+
+func (sy *syncer) run(r *runRec) error {
+	what := "run " + r.RunID
+	exp, ok := sy.srcExps[r.ExperimentID]
+	if !ok {
+		return badf("%s belongs to experiment %s, which comes before it nowhere in the stream", what, r.ExperimentID)
+	}
+	if exp.skip || r.LifecycleStage == store.LifecycleDeleted {
+		if !exp.skip {
+			sy.skip.deletedRuns++
+		}
+		return sy.skipRun(r.RunID)
+	}
+	status, err := store.ParseRunStatus(r.Status)
+	if err != nil {
+		return badf("%s: %v", what, err)
+	}
+	ir := store.ImportRun{Info: store.RunInfo{RunID: r.RunID, RunName: r.RunName, UserID: r.UserID, Status: status,
+		StartTime: r.StartTime, EndTime: r.EndTime, LifecycleStage: r.LifecycleStage}, Tags: tagsOf(r.Tags)}
+	for _, p := range r.Params {
+		ir.Params = append(ir.Params, store.Param{Key: p.Key, Value: p.Value})
+	}
+	for _, d := range r.Inputs {
+		ir.Inputs = append(ir.Inputs, store.DatasetInput{Dataset: store.Dataset{Name: d.Name, Digest: d.Digest, SourceType: d.SourceType,
+			Source: d.Source, Schema: d.Schema, Profile: d.Profile}, Tags: tagsOf(d.Tags)})
+	}
+	if err := store.ValidateImportRun(ir); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	sy.skip.outputs += len(r.Outputs)
+	if err := sy.loadRuns(exp.id); err != nil {
+		return err
+	}
+	have := sy.runs[r.RunID]
+	if have != nil && have.Info.LifecycleStage == store.LifecycleDeleted {
+		sy.skip.dstDeleted++
+		return sy.skipRun(r.RunID)
+	}
+	if have != nil {
+		for _, p := range ir.Params {
+			for _, hp := range have.Data.Params {
+				if hp.Key == p.Key && hp.Value != p.Value {
+					return store.Conflictf("sync: %s: param %q is %s on the destination (run %s), %s in the source; MLflow params cannot change",
+						what, p.Key, shortValue(hp.Value), have.Info.RunID, shortValue(p.Value))
+				}
+			}
+		}
+	}
+	name := cmp.Or(r.RunName, tagValue(ir.Tags, store.RunNameTag))
+	tags := make([]store.Tag, 0, len(ir.Tags)+1)
+	parentSrc := ""
+	for _, t := range ir.Tags {
+		switch t.Key {
+		case SourceRunIDTag:
+			continue
+		case store.RunNameTag:
+			t.Value = name
+		case parentRunTag:
+			parentSrc = t.Value
+			continue
+		}
+		tags = append(tags, t)
+	}
+	tags = append(tags, store.Tag{Key: SourceRunIDTag, Value: r.RunID})
+	if sy.dry {
+		sy.inStream[r.RunID] = true
+		if have == nil {
+			sy.stats.Runs.Created++
+		}
+		sy.nruns++
+		if sy.opts.Progress != nil {
+			sy.opts.Progress(Progress{Phase: "check", Unit: "runs", Done: sy.nruns})
+		}
+		return sy.checkMetrics(r.RunID)
+	}
+	if parentSrc != "" {
+		if p := sy.runs[parentSrc]; p != nil {
+			tags = append(tags, store.Tag{Key: parentRunTag, Value: p.Info.RunID})
+		} else if sy.inStream[parentSrc] {
+			// set once the parent is synced (finishParents)
+		} else {
+			sy.skip.parents++
+		}
+	}
+	var w runWrites
+	created := have == nil
+	if created {
+		req := store.CreateRunRequest{ExperimentID: exp.id, UserID: r.UserID, RunName: name, StartTime: r.StartTime}
+		for _, t := range tags {
+			if t.Key != store.RunNameTag {
+				req.Tags = append(req.Tags, t)
+			}
+		}
+		run, err := sy.dst.CreateRun(sy.ctx, req)
+		if err != nil {
+			return fmt.Errorf("sync: %s: %w", what, err)
+		}
+		have = run
+		sy.runs[r.RunID] = run
+		w.n++
+		sy.stats.Tags += int64(len(req.Tags))
+	} else {
+		var set []store.Tag
+		for _, t := range tags {
+			if v, ok := tagOf(have.Data.Tags, t.Key); !ok || v != t.Value {
+				set = append(set, t)
+			}
+		}
+		if err := sy.logBatch(have.Info.RunID, nil, nil, set, &w); err != nil {
+			return fmt.Errorf("sync: %s: %w", what, err)
+		}
+		sy.stats.Tags += int64(len(set))
+	}
+	if parentSrc != "" && sy.runs[parentSrc] == nil && sy.inStream[parentSrc] {
+		sy.deferred = append(sy.deferred, deferredParent{runID: have.Info.RunID, parentSrcID: parentSrc})
+	}
+	var params []store.Param
+	for _, p := range ir.Params {
+		if _, ok := paramOf(have.Data.Params, p.Key); !ok {
+			params = append(params, p)
+		}
+	}
+	if err := sy.logBatch(have.Info.RunID, nil, params, nil, &w); err != nil {
+		return fmt.Errorf("sync: %s: %w", what, err)
+	}
+	sy.stats.Params += int64(len(params))
+	if err := sy.metrics(r.RunID, have, created, &w); err != nil {
+		return err
+	}
+	var inputs []store.DatasetInput
+	for _, d := range ir.Inputs {
+		if !slices.ContainsFunc(have.Inputs, func(h store.DatasetInput) bool {
+			return h.Dataset.Name == d.Dataset.Name && h.Dataset.Digest == d.Dataset.Digest
+		}) {
+			inputs = append(inputs, d)
+		}
+	}
+	if len(inputs) > 0 {
+		if err := sy.dst.LogInputs(sy.ctx, have.Info.RunID, inputs); err != nil {
+			return fmt.Errorf("sync: %s: dataset inputs: %w", what, err)
+		}
+		w.n++
+		sy.stats.Inputs += int64(len(inputs))
+	}
+	hi := have.Info
+	if hi.Status != status || !equalEnd(hi.EndTime, r.EndTime) || hi.RunName != name {
+		u := store.RunUpdate{Status: status, EndTime: r.EndTime}
+		if hi.RunName != name {
+			u.RunName = name
+		}
+		if _, err := sy.dst.UpdateRun(sy.ctx, hi.RunID, u); err != nil {
+			return fmt.Errorf("sync: %s: %w", what, err)
+		}
+		w.n++
+	}
+	files, err := sy.files(r.RunID, have.Info.ArtifactURI, created)
+	if err != nil {
+		return err
+	}
+	w.n += files
+	switch {
+	case created:
+		sy.stats.Runs.Created++
+	case w.n > 0:
+		sy.stats.Runs.Updated++
+	default:
+		sy.stats.Runs.Unchanged++
+	}
+	sy.nruns++
+	if sy.opts.Progress != nil {
+		sy.opts.Progress(Progress{Phase: "sync", Unit: "runs", Done: sy.nruns})
+	}
+	return nil
+}
+
+func equalEnd(a, b *int64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func tagOf(tags []store.Tag, key string) (string, bool) {
+	for _, t := range tags {
+		if t.Key == key {
+			return t.Value, true
+		}
+	}
+	return "", false
+}
+
+func paramOf(ps []store.Param, key string) (string, bool) {
+	for _, p := range ps {
+		if p.Key == key {
+			return p.Value, true
+		}
+	}
+	return "", false
+}
+
+// MLflow's log-batch limits.
+const (
+	batchMetrics = 1000
+	batchParams  = 100
+	batchTags    = 100
+)
+
+// logBatch sends metrics, params and tags in batches within MLflow's
+// limits.
+func (sy *syncer) logBatch(runID string, metrics []store.Metric, params []store.Param, tags []store.Tag, w *runWrites) error {
+	for len(metrics)+len(params)+len(tags) > 0 {
+		m, p, t := metrics[:min(len(metrics), batchMetrics)], params[:min(len(params), batchParams)], tags[:min(len(tags), batchTags)]
+		if err := sy.dst.LogBatch(sy.ctx, runID, m, p, t); err != nil {
+			return err
+		}
+		metrics, params, tags = metrics[len(m):], params[len(p):], tags[len(t):]
+		w.n++
+	}
+	return nil
+}
+
+// checkMetrics validates a run's metric points (the check pass) and reads
+// its run_end record and files.
+func (sy *syncer) checkMetrics(runID string) error {
+	var points int64
+	for {
+		it, err, ok := sy.peek()
+		if err != nil {
+			sy.take()
+			return err
+		}
+		if !ok || it.rec == nil || it.rec.Kind != kindMetrics {
+			break
+		}
+		sy.take()
+		m := it.rec.Metrics
+		if m.RunID != runID {
+			return badf("metrics of run %s inside run %s", m.RunID, runID)
+		}
+		for _, p := range m.Points {
+			if err := store.ValidateMetric(store.Metric{Key: m.Key, Value: p.Value, Timestamp: p.Timestamp, Step: p.Step}); err != nil {
+				return fmt.Errorf("sync: run %s: %w", runID, err)
+			}
+		}
+		points += int64(len(m.Points))
+	}
+	if err := sy.runEnd(runID, points); err != nil {
+		return err
+	}
+	return sy.skipFiles()
+}
+
+func (sy *syncer) runEnd(runID string, points int64) error {
+	it, err, ok := sy.take()
+	switch {
+	case err != nil:
+		return err
+	case !ok || it.rec == nil || it.rec.Kind != kindRunEnd:
+		return badf("run %s: its metrics do not end with a run_end record", runID)
+	case it.rec.RunEnd.RunID != runID || it.rec.RunEnd.MetricPoints != points:
+		return badf("run %s: run_end says %d metric points of run %s, the stream has %d", runID, it.rec.RunEnd.MetricPoints, it.rec.RunEnd.RunID, points)
+	}
+	return nil
+}
+
+// pointKey is a metric point as MLflow's SQL store tells points apart.
+type pointKey struct {
+	ts, step int64
+	bits     uint64
+}
+
+func keyOf(sem store.MetricSemantics, m store.Metric) pointKey {
+	m = sem.Stored(m)
+	if math.IsNaN(m.Value) {
+		return pointKey{m.Timestamp, m.Step, 1<<64 - 1}
+	}
+	return pointKey{m.Timestamp, m.Step, math.Float64bits(m.Value)}
+}
+
+// metrics sends the points of a run's streamed history that the
+// destination run lacks (see Sync), key by key.
+func (sy *syncer) metrics(srcID string, have *store.Run, created bool, w *runWrites) error {
+	haveKeys := map[string]bool{}
+	if !created {
+		for _, m := range have.Data.Metrics {
+			haveKeys[m.Key] = true
+		}
+	}
+	sql := sy.sem == store.SQLMetrics
+	var (
+		key     string
+		counts  map[pointKey]int  // the destination's points of key
+		seen    map[pointKey]bool // SQL: points of key already taken from the source
+		pending []store.Metric
+		points  int64
+	)
+	flush := func() error {
+		if err := sy.logBatch(have.Info.RunID, pending, nil, nil, w); err != nil {
+			return fmt.Errorf("sync: run %s: metrics: %w", srcID, err)
+		}
+		sy.stats.MetricPoints += int64(len(pending))
+		pending = pending[:0]
+		return nil
+	}
+	for {
+		it, err, ok := sy.peek()
+		if err != nil {
+			sy.take()
+			return err
+		}
+		if !ok || it.rec == nil || it.rec.Kind != kindMetrics {
+			break
+		}
+		sy.take()
+		m := it.rec.Metrics
+		if m.RunID != srcID {
+			return badf("metrics of run %s inside run %s", m.RunID, srcID)
+		}
+		if m.Key != key || counts == nil {
+			key = m.Key
+			counts, seen = map[pointKey]int{}, map[pointKey]bool{}
+			if haveKeys[key] {
+				h, err := sy.dst.GetMetricHistory(sy.ctx, have.Info.RunID, key)
+				if err != nil {
+					return fmt.Errorf("sync: run %s: history of metric %q on the destination: %w", srcID, key, err)
+				}
+				for _, p := range h {
+					counts[keyOf(sy.sem, p)]++
+				}
+			}
+		}
+		for _, p := range m.Points {
+			pt := store.Metric{Key: m.Key, Value: p.Value, Timestamp: p.Timestamp, Step: p.Step}
+			k := keyOf(sy.sem, pt)
+			if sql {
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+			}
+			if counts[k] > 0 {
+				counts[k]--
+				continue
+			}
+			pending = append(pending, pt)
+			if len(pending) == batchMetrics {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		points += int64(len(m.Points))
+	}
+	if len(pending) > 0 {
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	return sy.runEnd(srcID, points)
+}
+
+// finishParents sets mlflow.parentRunId on the nested runs synced before
+// their parent.
+func (sy *syncer) finishParents() error {
+	for _, d := range sy.deferred {
+		p := sy.runs[d.parentSrcID]
+		if p == nil {
+			sy.skip.parents++
+			continue
+		}
+		if err := sy.dst.LogBatch(sy.ctx, d.runID, nil, nil, []store.Tag{{Key: parentRunTag, Value: p.Info.RunID}}); err != nil {
+			return fmt.Errorf("sync: parent of run %s: %w", d.runID, err)
+		}
+		sy.stats.Tags++
+	}
+	sy.deferred = nil
+	return nil
+}
+
+// memSpool is the largest artifact file kept in memory for its upload;
+// larger ones are spooled to a temporary file (an upload may be retried,
+// and the stream can be read only once).
+const memSpool = 8 << 20
+
+// files uploads the artifact files that follow a run, skipping those the
+// destination holds with the same bytes; it returns how many it uploaded.
+func (sy *syncer) files(srcID, artifactURI string, created bool) (int64, error) {
+	var repo artifactrepo.Repo
+	listed := map[string]map[string]artifactrepo.FileInfo{} // dir -> name -> entry
+	var uploaded int64
+	for {
+		it, err, ok := sy.peek()
+		if err != nil {
+			sy.take()
+			return uploaded, err
+		}
+		if !ok || it.file == nil {
+			return uploaded, nil
+		}
+		f := it.file
+		sy.take()
+		if f.model || f.owner != srcID {
+			return uploaded, badf("artifact file %s of %s %s does not follow its %s", f.path, ownerKind(f.model), f.owner, ownerKind(f.model))
+		}
+		what := fmt.Sprintf("run %s: artifact %s", srcID, f.path)
+		if repo == nil {
+			if repo, err = sy.opts.OpenArtifacts(artifactURI); err != nil {
+				return uploaded, fmt.Errorf("sync: %s: %w", what, err)
+			}
+		}
+		if !created {
+			same, err := sy.sameFile(repo, listed, f)
+			if err != nil {
+				return uploaded, fmt.Errorf("sync: %s: %w", what, err)
+			}
+			if same {
+				sy.stats.Artifacts.add(false)
+				if err := drain(f.r); err != nil {
+					return uploaded, err
+				}
+				continue
+			}
+		}
+		if err := sy.upload(repo, f); err != nil {
+			if errors.Is(err, ErrBadArchive) {
+				return uploaded, err
+			}
+			return uploaded, fmt.Errorf("sync: %s: %w", what, err)
+		}
+		uploaded++
+		sy.stats.Artifacts.add(true)
+		sy.stats.ArtifactBytes += f.size
+	}
+}
+
+// sameFile reports whether the destination holds f with the same bytes
+// (same size, then same SHA-256 of what it serves).
+func (sy *syncer) sameFile(repo artifactrepo.Repo, listed map[string]map[string]artifactrepo.FileInfo, f *file) (bool, error) {
+	dir := path.Dir(f.path)
+	if dir == "." {
+		dir = ""
+	}
+	entries, ok := listed[dir]
+	if !ok {
+		fis, err := repo.List(sy.ctx, dir)
+		if err != nil {
+			return false, err
+		}
+		entries = map[string]artifactrepo.FileInfo{}
+		for _, fi := range fis {
+			entries[strings.TrimSuffix(fi.Path, "/")] = fi
+		}
+		listed[dir] = entries
+	}
+	fi, ok := entries[f.path]
+	if !ok || fi.IsDir || fi.Size != f.size {
+		return false, nil
+	}
+	rc, err := repo.Get(sy.ctx, f.path)
+	if err != nil {
+		return false, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, rc); err != nil {
+		return false, err
+	}
+	return hex.EncodeToString(h.Sum(nil)) == f.sha256, nil
+}
+
+// upload reads f whole (verifying it) and puts it on the destination.
+func (sy *syncer) upload(repo artifactrepo.Repo, f *file) error {
+	if f.size <= memSpool {
+		var buf bytes.Buffer
+		if _, err := io.Copy(&buf, f.r); err != nil {
+			return err
+		}
+		return repo.Put(sy.ctx, f.path, artifactrepo.Bytes(buf.Bytes()))
+	}
+	tmp, err := os.CreateTemp("", "mlrun-sync-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = io.Copy(tmp, f.r)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return repo.Put(sy.ctx, f.path, artifactrepo.File(tmp.Name()))
+}
