@@ -107,9 +107,7 @@ func (s *SyncStats) Changed() bool {
 // server's backend) keeps a point equal to one it holds (same key,
 // timestamp, step and value, ±Inf as ±MaxFloat64, NaN equal to NaN) once,
 // so repeated source points are sent once and a point the server holds is
-// never sent again; on a destination keeping duplicates (a store with
-// store.FileMetrics semantics, see [MetricSemanticsOf]) a point the
-// source holds n times and the destination m < n times is sent n-m times.
+// never sent again.
 // Memory holds one key's history of one run at a time.
 //
 // Params are immutable in MLflow: a source param whose value differs from
@@ -153,16 +151,6 @@ func SyncArchive(ctx context.Context, path string, dst store.Store, opts SyncOpt
 	return syncSource(ctx, dst, src, inner)
 }
 
-// MetricSemanticsOf returns how dst keeps metric points: what its
-// MetricSemantics method says, if it has one, else store.SQLMetrics (an
-// MLflow tracking server's backend is MLflow's SQL store).
-func MetricSemanticsOf(dst store.Store) store.MetricSemantics {
-	if s, ok := dst.(interface{ MetricSemantics() store.MetricSemantics }); ok {
-		return s.MetricSemantics()
-	}
-	return store.SQLMetrics
-}
-
 func syncSource(ctx context.Context, dst store.Store, src source, opts SyncOptions) (SyncStats, error) {
 	if opts.OpenArtifacts == nil {
 		tracking := ""
@@ -173,7 +161,7 @@ func syncSource(ctx context.Context, dst store.Store, src source, opts SyncOptio
 			return artifactrepo.Open(uri, &artifactrepo.Options{TrackingURI: tracking})
 		}
 	}
-	sy := &syncer{ctx: ctx, dst: dst, opts: opts, sem: MetricSemanticsOf(dst), srcExps: map[string]*syncExp{},
+	sy := &syncer{ctx: ctx, dst: dst, opts: opts, srcExps: map[string]*syncExp{},
 		runs: map[string]*store.Run{}, loaded: map[string]bool{}, inStream: map[string]bool{}}
 	if opts.phase != nil {
 		opts.phase("check")
@@ -200,7 +188,6 @@ type syncer struct {
 	ctx  context.Context
 	dst  store.Store
 	opts SyncOptions
-	sem  store.MetricSemantics
 	dry  bool
 
 	srcExps map[string]*syncExp // source experiment id -> its place on dst
@@ -736,10 +723,16 @@ type pointKey struct {
 	bits     uint64
 }
 
-func keyOf(sem store.MetricSemantics, m store.Metric) pointKey {
-	m = sem.Stored(m)
-	if math.IsNaN(m.Value) {
+func keyOf(m store.Metric) pointKey {
+	switch {
+	case math.IsNaN(m.Value):
 		return pointKey{m.Timestamp, m.Step, 1<<64 - 1}
+	case math.IsInf(m.Value, 1):
+		m.Value = math.MaxFloat64
+	case math.IsInf(m.Value, -1):
+		m.Value = -math.MaxFloat64
+	case m.Value == 0:
+		m.Value = 0 // -0.0 too
 	}
 	return pointKey{m.Timestamp, m.Step, math.Float64bits(m.Value)}
 }
@@ -753,7 +746,6 @@ func (sy *syncer) metrics(srcID string, have *store.Run, created bool, w *runWri
 			haveKeys[m.Key] = true
 		}
 	}
-	sql := sy.sem == store.SQLMetrics
 	var (
 		key     string
 		counts  map[pointKey]int  // the destination's points of key
@@ -792,19 +784,17 @@ func (sy *syncer) metrics(srcID string, have *store.Run, created bool, w *runWri
 					return fmt.Errorf("sync: run %s: history of metric %q on the destination: %w", srcID, key, err)
 				}
 				for _, p := range h {
-					counts[keyOf(sy.sem, p)]++
+					counts[keyOf(p)]++
 				}
 			}
 		}
 		for _, p := range m.Points {
 			pt := store.Metric{Key: m.Key, Value: p.Value, Timestamp: p.Timestamp, Step: p.Step}
-			k := keyOf(sy.sem, pt)
-			if sql {
-				if seen[k] {
-					continue
-				}
-				seen[k] = true
+			k := keyOf(pt)
+			if seen[k] {
+				continue
 			}
+			seen[k] = true
 			if counts[k] > 0 {
 				counts[k]--
 				continue

@@ -85,6 +85,10 @@ type Options struct {
 	// HTTP is the transport configuration; nil reads MLflow's environment
 	// variables (MLFLOW_TRACKING_USERNAME, ..., as the REST store does).
 	HTTP *mlflowhttp.Config
+	// Client, when set, is used for a proxy at its base URL (the REST
+	// store's own client: its connections, credentials and retries);
+	// a proxy elsewhere gets a client of its own from HTTP.
+	Client *mlflowhttp.Client
 }
 
 // Open returns the repository of an artifact URI.

@@ -82,6 +82,11 @@ func newProxy(uri, base, root string, opts *Options) (*Proxy, error) {
 			return nil, store.Invalidf("artifact URI %q: relative path elements are not allowed", uri)
 		}
 	}
+	if opts.Client != nil {
+		if b, err := mlflowhttp.ParseBaseURL(base); err == nil && b.String() == opts.Client.BaseURL().String() {
+			return &Proxy{uri: uri, client: opts.Client, root: root}, nil
+		}
+	}
 	var cfg mlflowhttp.Config
 	if opts.HTTP != nil {
 		cfg = *opts.HTTP

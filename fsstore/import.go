@@ -388,7 +388,6 @@ func (s *Store) compareRun(ctx context.Context, loc runLoc, m *runMeta, r store.
 		return res, store.Conflictf("run %s already exists in the destination with other content: %s", m.RunID, d)
 	}
 	check := store.HistoryCheck{
-		Sem: store.FileMetrics,
 		Load: func(key string) ([]store.Metric, error) {
 			return readMetricHistory(filepath.Join(loc.dir, metricsDir), key)
 		},

@@ -16,6 +16,7 @@ import (
 	"github.com/mlrun-go/mlrun/internal/atomicfile"
 	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/search"
 )
 
 // This file holds MLflow 3's LoggedModels (store.LoggedModels) in the
@@ -646,7 +647,7 @@ func (s *Store) appendModelMetric(ctx context.Context, modelDir, key string, lin
 }
 
 // SearchLoggedModels implements store.LoggedModels with the rules of
-// MLflow's file store (store.FileLoggedModels). Deleted models, and models
+// MLflow's file store (search.FileLoggedModels). Deleted models, and models
 // whose meta.yaml records another experiment, are left out, as MLflow's
 // _list_models does; a directory without meta.yaml is skipped.
 func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
@@ -696,7 +697,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery
 			all = append(all, lm)
 		}
 	}
-	return store.FileLoggedModels.Search(all, q)
+	return search.FileLoggedModels.Search(all, q)
 }
 
 // encodeOutput returns <run>/outputs/<model_id>/meta.yaml. As in MLflow's

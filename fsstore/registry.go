@@ -15,7 +15,7 @@ import (
 
 	"github.com/mlrun-go/mlrun/internal/atomicfile"
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/registrysearch"
+	"github.com/mlrun-go/mlrun/store/search"
 )
 
 // This file is the model registry, in MLflow's file layout
@@ -828,7 +828,7 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredMo
 		return nil, err
 	}
 	defer leave()
-	if _, err := registrysearch.RegisteredModels(nil, q); err != nil {
+	if _, err := search.PaginateRegisteredModels(nil, q); err != nil {
 		return nil, err // validate before reading
 	}
 	sts, err := s.allModels(ctx)
@@ -839,7 +839,7 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredMo
 	for i, st := range sts {
 		rms[i] = st.rm()
 	}
-	return registrysearch.RegisteredModels(rms, q)
+	return search.PaginateRegisteredModels(rms, q)
 }
 
 // SetRegisteredModelTag implements store.Registry.
@@ -1052,7 +1052,7 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 		return nil, err
 	}
 	defer leave()
-	if _, err := registrysearch.ModelVersions(nil, q); err != nil {
+	if _, err := search.PaginateModelVersions(nil, q); err != nil {
 		return nil, err
 	}
 	sts, err := s.allModels(ctx)
@@ -1063,7 +1063,7 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 	for _, st := range sts {
 		all = append(all, st.liveVersions()...)
 	}
-	return registrysearch.ModelVersions(all, q)
+	return search.PaginateModelVersions(all, q)
 }
 
 // SetModelVersionTag implements store.Registry.

@@ -158,7 +158,7 @@ func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("fsstore: open %s: %w", root, err)
 	}
 	s := &Store{root: abs, artifactRoot: uri, lockTimeout: o.LockTimeout, noSync: o.NoSync, readOnly: o.ReadOnly,
-		now: store.NowMillis, newExpID: store.NewExperimentID, newRunID: store.NewRunID}
+		now: store.NowMillis, newExpID: newExperimentID, newRunID: store.NewRunID}
 	if h := o.hooks; h != nil {
 		s.now, s.newExpID, s.newRunID = h.now, h.newExpID, h.newRunID
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/mlrun-go/mlrun/artifactrepo"
 	"github.com/mlrun-go/mlrun/internal/atomicfile"
 	"github.com/mlrun-go/mlrun/internal/filelock"
 	"github.com/mlrun-go/mlrun/store"
@@ -117,7 +118,7 @@ func sysPath(rel string) string {
 // through a temporary file in the same directory, fsynced and renamed onto
 // rel, then fsyncs the directory: readers never see half a file, and a
 // canceled ctx publishes nothing.
-func (a *artifactFS) write(ctx context.Context, op, rel string, data io.Reader) (err error) {
+func (a *artifactFS) write(ctx context.Context, op, rel string, src artifactrepo.Source) (err error) {
 	dir := path.Dir(rel)
 	if dir != "." {
 		if err := a.root.MkdirAll(sysPath(dir), 0o777); err != nil {
@@ -125,6 +126,11 @@ func (a *artifactFS) write(ctx context.Context, op, rel string, data io.Reader) 
 		}
 	}
 	tmp := path.Join(dir, atomicfile.TempName(path.Base(rel)))
+	data, err := src.Open()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", op, rel, err)
+	}
+	defer data.Close()
 	f, err := a.root.OpenFile(sysPath(tmp), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
 		return a.pathErr(op, rel, err)
@@ -171,8 +177,13 @@ func (a *artifactFS) syncDir(op, rel, dir string) error {
 }
 
 // readFile reads the file rel.
-func (a *artifactFS) readFile(rel string) ([]byte, error) {
+func (a *artifactFS) readFile(_ context.Context, rel string) ([]byte, error) {
 	return a.root.ReadFile(sysPath(rel))
+}
+
+// path is the local path of rel.
+func (a *artifactFS) path(rel string) string {
+	return filepath.Join(a.dir, filepath.FromSlash(rel))
 }
 
 // stat returns the file info of rel, following symlinks inside the
@@ -192,7 +203,7 @@ func (a *artifactFS) stat(op, rel string) (fs.FileInfo, error) {
 // MLflow's list_artifacts does: sizes and kinds of symlinks are those of
 // their targets, and entries that resolve outside the directory (or
 // nowhere) are left out. A missing rel lists nothing.
-func (a *artifactFS) list(op, rel string) ([]ArtifactInfo, error) {
+func (a *artifactFS) list(_ context.Context, op, rel string) ([]ArtifactInfo, error) {
 	d, err := a.root.Open(sysPath(rel))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -365,7 +376,7 @@ func within(dir, p string) bool {
 // copyTo copies the tree's files into a under prefix. The files are read
 // through an os.Root on the source, so a file swapped for a symlink after
 // collectSource cannot pull in anything outside it.
-func (t *sourceTree) copyTo(ctx context.Context, a *artifactFS, op, prefix string) error {
+func (t *sourceTree) copyTo(ctx context.Context, a artifactIO, op, prefix string) error {
 	if len(t.files) == 0 {
 		return nil
 	}
@@ -385,11 +396,6 @@ func (t *sourceTree) copyTo(ctx context.Context, a *artifactFS, op, prefix strin
 	return nil
 }
 
-func copyOne(ctx context.Context, src *os.Root, a *artifactFS, op string, f sourceFile, dst string) error {
-	in, err := src.Open(f.real)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	defer in.Close()
-	return a.write(ctx, op, dst, in)
+func copyOne(ctx context.Context, src *os.Root, a artifactIO, op string, f sourceFile, dst string) error {
+	return a.write(ctx, op, dst, rootFileSource{root: src, name: f.real})
 }

@@ -17,10 +17,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mlrun-go/mlrun/artifactrepo"
 	"github.com/mlrun-go/mlrun/internal/fileuri"
 	"github.com/mlrun-go/mlrun/internal/pystr"
 	"github.com/mlrun-go/mlrun/store"
 )
+
+// isAbsPath reports whether uri is a plain absolute local path.
+func isAbsPath(uri string) bool { return filepath.IsAbs(uri) }
 
 // artifactDir returns the local directory of a run's artifact root.
 func artifactDir(uri string) (string, error) {
@@ -30,19 +34,15 @@ func artifactDir(uri string) (string, error) {
 	return fileuri.ToPath(uri)
 }
 
-// artifacts opens the run's artifact root for confined access (see
-// artifactFS); create makes it if missing.
-func (r *Run) artifacts(create bool) (*artifactFS, error) {
-	dir, err := artifactDir(r.artifactURI)
-	if err != nil {
-		return nil, err
-	}
-	return openArtifactFS(dir, create)
+// artifacts opens the run's artifact root (see artifactIO); create makes
+// a local one if missing.
+func (r *Run) artifacts(create bool) (artifactIO, error) {
+	return r.c.openArtifacts(r.artifactURI, create)
 }
 
 // writeArtifact writes data to the artifact file rel of an active run (see
-// artifactFS.write).
-func (r *Run) writeArtifact(ctx context.Context, op, rel string, data io.Reader) error {
+// artifactIO.write).
+func (r *Run) writeArtifact(ctx context.Context, op, rel string, data artifactrepo.Source) error {
 	if err := r.checkActive(ctx); err != nil {
 		return err
 	}
@@ -78,10 +78,11 @@ func (r *Run) LogArtifact(ctx context.Context, localPath, artifactDir string) (e
 		return fmt.Errorf("log artifact: %w", err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
 		return store.Invalidf("log artifact: %s is not a regular file", localPath)
 	}
-	return r.writeArtifact(ctx, "log artifact", rel, f)
+	return r.writeArtifact(ctx, "log artifact", rel, openFileSource{f: f, size: fi.Size()})
 }
 
 // LogArtifacts copies the contents of a local directory, recursively, into
@@ -110,9 +111,9 @@ func (r *Run) LogArtifacts(ctx context.Context, localDir, artifactDir string) (e
 		return err
 	}
 	defer a.Close()
-	if artifactDir != "" {
+	if l := a.local(); l != nil && artifactDir != "" {
 		// Refuse a destination that leads out of the root before copying.
-		if _, err := a.stat("log artifacts", artifactDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if _, err := l.stat("log artifacts", artifactDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
@@ -122,7 +123,7 @@ func (r *Run) LogArtifacts(ctx context.Context, localDir, artifactDir string) (e
 // LogText writes text as the artifact file artifactFile (e.g. "notes/a.txt").
 func (r *Run) LogText(ctx context.Context, text, artifactFile string) (err error) {
 	defer r.keep(&err)
-	return r.writeArtifact(ctx, "log text", artifactFile, strings.NewReader(text))
+	return r.writeArtifact(ctx, "log text", artifactFile, bytesSource([]byte(text)))
 }
 
 // LogJSON writes v as an indented JSON document, as mlflow.log_dict does
@@ -139,7 +140,7 @@ func (r *Run) LogJSON(ctx context.Context, v any, artifactFile string) (err erro
 	if err := enc.Encode(v); err != nil {
 		return store.Invalidf("log JSON %s: %v", artifactFile, err)
 	}
-	return r.writeArtifact(ctx, "log JSON", artifactFile, bytes.NewReader(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))))
+	return r.writeArtifact(ctx, "log JSON", artifactFile, bytesSource(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))))
 }
 
 // LogImage writes img as a PNG artifact file (e.g. "plots/loss.png").
@@ -161,7 +162,7 @@ func (r *Run) LogImage(ctx context.Context, img image.Image, artifactFile string
 	if err := encodePNG(&buf, img); err != nil {
 		return store.Invalidf("log image %s: %v", artifactFile, err)
 	}
-	return r.writeArtifact(ctx, "log image", artifactFile, &buf)
+	return r.writeArtifact(ctx, "log image", artifactFile, bytesSource(buf.Bytes()))
 }
 
 // encodePNG is png.Encode, with a panic of the image's methods (a
@@ -220,7 +221,7 @@ func (r *Run) LogTable(ctx context.Context, columns []string, rows [][]any, arti
 	}
 	defer unlock()
 	t := tableJSON{Columns: columns, Data: rows}
-	b, err := a.readFile(artifactFile)
+	b, err := a.readFile(ctx, artifactFile)
 	switch {
 	case err == nil:
 		var old tableJSON
@@ -232,7 +233,10 @@ func (r *Run) LogTable(ctx context.Context, columns []string, rows [][]any, arti
 		}
 		t.Data = append(old.Data, rows...)
 	case !errors.Is(err, fs.ErrNotExist):
-		return a.pathErr("log table", artifactFile, err)
+		if l := a.local(); l != nil {
+			return l.pathErr("log table", artifactFile, err)
+		}
+		return fmt.Errorf("log table %s: %w", artifactFile, err)
 	}
 	if t.Data == nil {
 		t.Data = [][]any{}
@@ -254,7 +258,7 @@ func (r *Run) LogTable(ctx context.Context, columns []string, rows [][]any, arti
 	if _, _, err := addLoggedArtifact(old, artifactFile, "table"); err != nil {
 		return err
 	}
-	if err := a.write(ctx, "log table", artifactFile, bytes.NewReader(out)); err != nil {
+	if err := a.write(ctx, "log table", artifactFile, bytesSource(out)); err != nil {
 		return err
 	}
 	return r.c.updateRunTag(ctx, r.id, TagLoggedArtifacts, func(old string, _ bool) (string, error) {
@@ -375,16 +379,16 @@ func (c *Client) ListArtifacts(ctx context.Context, runID, dir string) ([]Artifa
 		return nil, err
 	}
 	defer a.Close()
-	out, err := a.list("list artifacts", dir)
+	out, err := a.list(ctx, "list artifacts", dir)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", runID, err)
 	}
 	return out, nil
 }
 
-// runArtifacts validates dir and opens a run's artifact root; a root that
-// does not exist yet gives nil and no error.
-func (c *Client) runArtifacts(ctx context.Context, runID, rel string) (*artifactFS, error) {
+// runArtifacts validates dir and opens a run's artifact root; a local root
+// that does not exist yet gives nil and no error.
+func (c *Client) runArtifacts(ctx context.Context, runID, rel string) (artifactIO, error) {
 	if err := store.ValidateArtifactPath(rel); err != nil {
 		return nil, err
 	}
@@ -395,11 +399,7 @@ func (c *Client) runArtifacts(ctx context.Context, runID, rel string) (*artifact
 	if err != nil {
 		return nil, err
 	}
-	root, err := artifactDir(run.Info.ArtifactURI)
-	if err != nil {
-		return nil, err
-	}
-	a, err := openArtifactFS(root, false)
+	a, err := c.openArtifacts(run.Info.ArtifactURI, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -420,16 +420,20 @@ func (c *Client) ArtifactPath(ctx context.Context, runID, artifact string) (stri
 	}
 	if a != nil {
 		defer a.Close()
+		l := a.local()
+		if l == nil {
+			return "", store.Invalidf("the artifacts of run %s are on the tracking server, not in a local directory; use DownloadArtifacts", runID)
+		}
 		// Check every existing prefix: a missing file under a symlink
 		// that leaves the root is refused too.
 		for p := artifact; p != "" && p != "."; p = path.Dir(p) {
-			if _, err := a.stat("artifact path", p); err == nil {
+			if _, err := l.stat("artifact path", p); err == nil {
 				break
 			} else if !errors.Is(err, fs.ErrNotExist) {
 				return "", err
 			}
 		}
-		return filepath.Join(a.dir, filepath.FromSlash(artifact)), nil
+		return l.path(artifact), nil
 	}
 	run, err := c.store.GetRun(ctx, runID)
 	if err != nil {

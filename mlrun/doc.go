@@ -43,9 +43,17 @@
 //
 // # Artifacts
 //
-// Artifacts are written to and read from the run's local artifact
-// directory only: every path is resolved inside it, symlinks included
-// (os.Root), and one that leads outside it is ErrInvalidParameter.
+// Artifacts are written to and read from the run's artifact root through
+// one writer for every backend. A local root (a file store, a SQLite
+// store, an MLflow 2 server's file: URIs): every path is resolved inside
+// it, symlinks included (os.Root), and one that leads outside it is
+// ErrInvalidParameter; each file is written to a temporary file in its
+// directory (a name the stores' stale-temp sweep recognises), fsynced,
+// renamed, and the directory fsynced. A tracking server's root
+// (mlflow-artifacts:, `mlflow server --serve-artifacts`): through the
+// server's artifact proxy, over the REST store's transport.
+// [Client.DownloadArtifacts] copies artifacts to a local directory from
+// either.
 // LogArtifacts and Model.Dir copy a local directory; a symlink in it that
 // resolves inside it is copied as its target, and one that resolves
 // outside it (or nowhere, or in a cycle) refuses the whole copy, naming
@@ -80,6 +88,15 @@
 // MLflow's SystemMetricsMonitor: system/cpu_utilization_percentage and the
 // rest, every 10 s by default, until [Run.End].
 //
+// # Asynchronous logging
+//
+// [WithAsyncLogging] (or MLFLOW_ENABLE_ASYNC_LOGGING=true) makes a run's
+// metric, param and tag calls check their input, queue it and return, as
+// MLflow's synchronous=False; a goroutine writes the queue in order, in
+// batches within MLflow's log-batch limits. [Run.Flush] and [Run.End]
+// wait for it and return the first error of a write. A full queue makes
+// a logging call wait for room, or for its ctx to end.
+//
 // Figures are logged by the subpackage mlplot (gonum/plot).
 //
 // # Environment
@@ -89,6 +106,7 @@
 //	MLFLOW_EXPERIMENT_ID    experiment for new runs
 //	MLFLOW_RUN_ID           StartRun resumes this run (once per process)
 //	MLFLOW_TRACKING_USERNAME  the mlflow.user tag, else the OS user
+//	MLFLOW_ENABLE_ASYNC_LOGGING                   true or 1: runs log asynchronously
 //	MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING          true or 1: runs log system metrics
 //	MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL       seconds between samples (10)
 //	MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING  samples averaged per step (1)

@@ -57,12 +57,18 @@ func (r *Run) keep(errp *error) {
 // Err returns the first error a logging method of the run returned, or
 // nil: the sticky error that End also returns. A training loop may log
 // without checking each call and check Err (or End's result) once.
-// Methods that only read (Get, ID, ...) and End itself do not set it.
+// Methods that only read (Get, ID, ...) and End itself do not set it. For
+// a run that logs asynchronously it includes the first failed write of
+// the queue written so far (see [Run.Flush]).
 func (r *Run) Err() error {
 	if r == nil || r.c == nil {
 		return store.Invalidf("mlrun: the *Run is nil or was not made by StartRun or ResumeRun")
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.err
+	err := r.err
+	r.mu.Unlock()
+	if err == nil && r.async != nil {
+		err = r.async.firstErr()
+	}
+	return err
 }

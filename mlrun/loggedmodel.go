@@ -163,7 +163,7 @@ func (c *Client) GetLoggedModel(ctx context.Context, modelID string) (*store.Log
 }
 
 // SearchLoggedModels returns one page of the logged models of
-// q.ExperimentIDs matching q (see store.ParseLoggedModelFilter for the
+// q.ExperimentIDs matching q (see search.ParseLoggedModelFilter for the
 // filter language).
 func (c *Client) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
 	if err := c.ready(ctx); err != nil {
@@ -355,9 +355,14 @@ func (r *Run) writeModelV3(ctx context.Context, lms store.LoggedModels, lm *stor
 	if err := r.copyStepMetrics(ctx, lms, lm.ModelID, m.Step); err != nil {
 		return nil, err
 	}
-	dir, err := artifactDir(lm.ArtifactLocation)
+	a, err := r.c.openArtifacts(lm.ArtifactLocation, true)
 	if err != nil {
 		return nil, err
+	}
+	defer a.Close()
+	dir := ""
+	if l := a.local(); l != nil {
+		dir = l.dir
 	}
 	out := &LoggedModel{
 		RunID:          r.id,
@@ -385,11 +390,6 @@ func (r *Run) writeModelV3(ctx context.Context, lms store.LoggedModels, lm *stor
 	if err != nil {
 		return nil, fmt.Errorf("LogModel: encode MLmodel: %w", err)
 	}
-	a, err := openArtifactFS(dir, true)
-	if err != nil {
-		return nil, err
-	}
-	defer a.Close()
 	if err := p.writeFiles(ctx, a, "", m, mlmodel); err != nil {
 		return nil, err
 	}
@@ -454,13 +454,11 @@ func (c *Client) loggedModelForRunPath(ctx context.Context, run *store.Run, path
 	if !ok || path == "" || strings.Contains(path, "/") {
 		return nil, nil
 	}
-	if p, err := artifactDir(run.Info.ArtifactURI); err == nil {
-		if a, err := openArtifactFS(p, false); err == nil {
-			_, err := a.stat("register model", path+"/MLmodel")
-			a.Close()
-			if err == nil {
-				return nil, nil // a 2.x-layout model: register the run's files
-			}
+	if a, err := c.openArtifacts(run.Info.ArtifactURI, false); err == nil {
+		ok, err := exists(ctx, a, "register model", path+"/MLmodel")
+		a.Close()
+		if ok && err == nil {
+			return nil, nil // a 2.x-layout model: register the run's files
 		}
 	}
 	page, err := lms.SearchLoggedModels(ctx, store.LoggedModelQuery{

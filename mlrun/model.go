@@ -1,7 +1,6 @@
 package mlrun
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io/fs"
 	"math"
 	"path"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -72,7 +70,7 @@ type LoggedModel struct {
 	ModelID        string // the MLflow 3 logged model (m-…); "" in the 2.x layout
 	UTCTimeCreated string
 	URI            string // runs:/<run_id>/<artifact_path>, or models:/<model_id>
-	LocalPath      string // the model directory on disk
+	LocalPath      string // the model directory on disk ("" when the artifacts are on a tracking server)
 }
 
 // LogModel logs a model in the client's model layout ([Client.ModelLayout]).
@@ -195,18 +193,18 @@ func (r *Run) prepareModel(artifactPath string, m Model, layout ModelLayout) (*p
 // writeFiles writes the model's files into a under prefix: Dir's, then
 // Files (which win over Dir's of the same name), then MLmodel, whose
 // presence marks a complete model directory.
-func (p *preparedModel) writeFiles(ctx context.Context, a *artifactFS, prefix string, m Model, mlmodel []byte) error {
+func (p *preparedModel) writeFiles(ctx context.Context, a artifactIO, prefix string, m Model, mlmodel []byte) error {
 	if p.dir != nil {
 		if err := p.dir.copyTo(ctx, a, "log model", prefix); err != nil {
 			return err
 		}
 	}
 	for _, n := range p.names {
-		if err := a.write(ctx, "log model", path.Join(prefix, n), bytes.NewReader(m.Files[n])); err != nil {
+		if err := a.write(ctx, "log model", path.Join(prefix, n), bytesSource(m.Files[n])); err != nil {
 			return err
 		}
 	}
-	return a.write(ctx, "log model", path.Join(prefix, "MLmodel"), bytes.NewReader(mlmodel))
+	return a.write(ctx, "log model", path.Join(prefix, "MLmodel"), bytesSource(mlmodel))
 }
 
 // logModel is LogModel on a run known to accept it.
@@ -246,14 +244,16 @@ func (r *Run) logModel(ctx context.Context, artifactPath string, m Model) (*Logg
 		return nil, err
 	}
 	defer a.Close()
-	// Refuse a model path that leads out of the root before writing.
-	if _, err := a.stat("log model", p.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+	if l := a.local(); l != nil {
+		// Refuse a model path that leads out of the root before writing.
+		if _, err := l.stat("log model", p.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		lm.LocalPath = l.path(p.path)
 	}
 	if err := p.writeFiles(ctx, a, p.path, m, mlmodel); err != nil {
 		return nil, err
 	}
-	lm.LocalPath = filepath.Join(a.dir, filepath.FromSlash(p.path))
 	if err := r.appendModelHistory(ctx, lm, p.flavors); err != nil {
 		return nil, err
 	}

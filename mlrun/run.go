@@ -31,6 +31,7 @@ type Run struct {
 	ended bool
 	err   error          // the first error of a logging method (sticky)
 	sys   *systemMonitor // system metrics (sysmetrics.go), or nil; stopped by End
+	async *asyncLogger   // the queue of an asynchronous run (async.go), or nil; closed by End
 }
 
 // RunOption configures [Client.StartRun].
@@ -45,6 +46,7 @@ type runConfig struct {
 	parentID       string
 	startTime      time.Time
 	systemMetrics  *systemMetricsConfig // WithSystemMetrics (sysmetrics.go); nil: the environment decides
+	async          *asyncConfig         // WithAsyncLogging (async.go); nil: the environment decides
 }
 
 // WithRunName names the run; without it MLflow's adjective-noun-NNN name is
@@ -165,6 +167,10 @@ func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) 
 	if err != nil {
 		return nil, err
 	}
+	async, err := resolveAsync(ctx, cfg.async)
+	if err != nil {
+		return nil, err
+	}
 	tags := maps.Clone(cfg.tags)
 	if tags == nil {
 		tags = map[string]string{}
@@ -184,7 +190,7 @@ func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) 
 		}
 		resumeFromEnv.Unlock()
 		if id != "" {
-			return sys.attach(c.resume(ctx, id, cfg.name, tags))
+			return sys.attach(async.attach(c.resume(ctx, id, cfg.name, tags)))
 		}
 	}
 
@@ -233,7 +239,7 @@ func (c *Client) StartRun(ctx context.Context, opts ...RunOption) (*Run, error) 
 	if err != nil {
 		return nil, err
 	}
-	return sys.attach(c.handle(&r.Info), nil)
+	return sys.attach(async.attach(c.handle(&r.Info), nil))
 }
 
 // ResumeRun reopens an existing run: its status goes back to RUNNING, as
@@ -250,7 +256,11 @@ func (c *Client) ResumeRun(ctx context.Context, runID string) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sys.attach(c.resume(ctx, runID, "", nil))
+	async, err := resolveAsync(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return sys.attach(async.attach(c.resume(ctx, runID, "", nil)))
 }
 
 func (c *Client) resume(ctx context.Context, runID, name string, tags map[string]string) (*Run, error) {
@@ -413,17 +423,28 @@ func (r *Run) DeleteTag(ctx context.Context, key string) (err error) {
 	if err := r.checkActive(ctx); err != nil {
 		return err
 	}
+	if err := r.Flush(ctx); err != nil {
+		return err
+	}
 	return r.c.store.DeleteTag(ctx, r.id, key)
 }
 
 // LogBatch logs metrics, params and tags (see [Client.LogBatch]). Logging
-// through a handle whose run has ended is ErrInvalidState.
+// through a handle whose run has ended is ErrInvalidState. A run that
+// logs asynchronously ([WithAsyncLogging]) checks the batch and queues it.
 func (r *Run) LogBatch(ctx context.Context, metrics []store.Metric, params []store.Param, tags []store.Tag) (err error) {
 	defer r.keep(&err)
 	if err := r.checkActive(ctx); err != nil {
 		return err
 	}
-	return r.c.LogBatch(ctx, r.id, metrics, params, tags)
+	if r.async == nil {
+		return r.c.LogBatch(ctx, r.id, metrics, params, tags)
+	}
+	chunks, err := splitBatch(metrics, params, tags)
+	if err != nil {
+		return err
+	}
+	return r.async.enqueue(ctx, chunks)
 }
 
 // checkActive checks the handle and ctx (see ready) and refuses logging
@@ -457,33 +478,9 @@ func (c *Client) LogBatch(ctx context.Context, runID string, metrics []store.Met
 	if err := c.ready(ctx); err != nil {
 		return err
 	}
-	type chunk struct {
-		m []store.Metric
-		p []store.Param
-		t []store.Tag
-	}
-	var chunks []chunk
-	for len(metrics)+len(params)+len(tags) > 0 || len(chunks) == 0 {
-		var ch chunk
-		n := min(len(params), store.MaxParamsTagsPerBatch)
-		ch.p, params = params[:n], params[n:]
-		n = min(len(tags), store.MaxParamsTagsPerBatch)
-		ch.t, tags = tags[:n], tags[n:]
-		n = min(len(metrics), store.MaxEntitiesPerBatch-len(ch.p)-len(ch.t), store.MaxMetricsPerBatch)
-		ch.m, metrics = metrics[:n], metrics[n:]
-		chunks = append(chunks, ch)
-	}
-	seen := map[string]bool{}
-	for _, ch := range chunks {
-		if err := store.ValidateBatch(ch.m, ch.p, ch.t); err != nil {
-			return err
-		}
-		for _, p := range ch.p {
-			if seen[p.Key] {
-				return store.Invalidf("Duplicate parameter keys have been submitted: [%q]. Please ensure the request contains only one param value per param key.", p.Key)
-			}
-			seen[p.Key] = true
-		}
+	chunks, err := splitBatch(metrics, params, tags)
+	if err != nil {
+		return err
 	}
 	for _, ch := range chunks {
 		if len(ch.m)+len(ch.p)+len(ch.t) == 0 {
@@ -511,7 +508,10 @@ func WithStatus(s store.RunStatus) EndOption { return func(c *endConfig) { c.sta
 // for use with a named error result: defer run.End(ctx, mlrun.OnError(&err)).
 func OnError(err *error) EndOption { return func(c *endConfig) { c.errp = err } }
 
-// End ends the run: FINISHED by default, or the status given. It returns
+// End ends the run: FINISHED by default, or the status given. A run that
+// logs asynchronously is flushed first ([Run.Flush]); if ctx ends before
+// the queue is written, End returns ctx's error and the run stays
+// running (End may be called again). It returns
 // the run's sticky error ([Run.Err]: the first error of its logging
 // methods, if any), joined with End's own; the status is the one asked for
 // either way (use OnError to end FAILED on an error of your own). It is
@@ -547,6 +547,11 @@ func (r *Run) End(ctx context.Context, opts ...EndOption) error {
 	if !cfg.status.Terminated() {
 		return store.Invalidf("End: status %v is not a terminal status (FINISHED, FAILED or KILLED)", cfg.status)
 	}
+	if r.async != nil {
+		if err := r.async.flush(ctx); err != nil && ctx.Err() != nil {
+			return err
+		}
+	}
 	ended, err := r.end(ctx, cfg.status)
 	if !ended {
 		return nil // ended before
@@ -566,11 +571,19 @@ func (r *Run) end(ctx context.Context, status store.RunStatus) (ended bool, err 
 		return false, nil
 	}
 	r.sys.stop()
+	if r.async != nil {
+		// End flushed already; a panicking End comes here directly. A
+		// write error is the sticky error End reports (Run.Err).
+		_ = r.async.flush(ctx)
+	}
 	end := r.c.nowMillis()
 	if _, err := r.c.store.UpdateRun(ctx, r.id, store.RunUpdate{Status: status, EndTime: &end}); err != nil {
 		return true, err
 	}
 	r.ended = true
+	if r.async != nil {
+		r.async.close()
+	}
 	return true, nil
 }
 

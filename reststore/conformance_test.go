@@ -11,13 +11,15 @@ import (
 // restOptions are the differences of an MLflow server from mlrun's
 // backends, as the conformance suite expects them: the server stores
 // metrics as MLflow's SQL store does and returns a metric's history
-// ordered by (timestamp, step, value) rather than in logging order;
+// ordered by (timestamp, step, value) rather than in logging order and
+// resolves a relative artifact location against its own directory; a
+// logged model's metric point, once stored, stays;
 // MLflow 2 on SQLite compares a NaN as 0 in metric filters; PostgreSQL
 // refuses experiment names over 256 characters; a logged model's metrics
 // are logged to its run with log-batch, so they are the run's too;
 // PostgreSQL refuses to compare an integer column with a string.
 func restOptions(version string) storetest.Options {
-	opts := storetest.Options{Metrics: store.SQLMetrics, SortedHistory: true}
+	opts := storetest.Options{Metrics: storetest.SQLMetrics, SortedHistory: true, ServerLocations: true, ModelPointsFixed: true}
 	if usesPostgres(version) {
 		opts.ExperimentNameLimit = 256
 		opts.ModelMetricsInRun = true

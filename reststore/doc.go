@@ -68,7 +68,7 @@
 //
 // The server is MLflow's SQL store, with its behaviours (see
 // storetest.Options and storetest.RegistryOptions, which the conformance
-// tests set for it): metrics as store.SQLMetrics; GetMetricHistory ordered
+// tests set for it): metrics as storetest.SQLMetrics; GetMetricHistory ordered
 // by (timestamp, step, value), not in logging order; a logged model's
 // metric points are metrics of their run too (MLflow's API logs them with
 // log-batch); MLflow 2 on SQLite compares a NaN as 0 in metric filters; on

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mlrun-go/mlrun/reststore"
 	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/storetest"
 )
 
 // TestExactValues: int64 timestamps and steps beyond 2^53 and doubles at
@@ -44,7 +45,7 @@ func TestExactValues(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[int64]store.Metric{}
-			for _, m := range store.SQLMetrics.History(logged) {
+			for _, m := range storetest.SQLMetrics.History(logged) {
 				want[m.Timestamp] = m
 			}
 			if len(h) != len(want) {

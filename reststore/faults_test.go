@@ -251,6 +251,9 @@ func TestServerKilled(t *testing.T) {
 			l := newLedger()
 			killAt := make(chan struct{})
 			done := make(chan struct{})
+			// An asynchronous mlrun run logs beside it through the same
+			// store; its Flush after the outage acknowledges every point.
+			arun := asyncRun(t, direct, s, "killed-async")
 			go func() {
 				defer close(done)
 				for b := range batches {
@@ -258,6 +261,9 @@ func TestServerKilled(t *testing.T) {
 						close(killAt)
 					}
 					l.record(b, s.LogBatch(ctx, run.Info.RunID, batchPoints(b), nil, nil))
+					if err := arun.LogBatch(ctx, batchPoints(b), nil, nil); err != nil {
+						t.Error(err)
+					}
 				}
 			}()
 			<-killAt
@@ -294,6 +300,15 @@ func TestServerKilled(t *testing.T) {
 			}
 			l.mu.Unlock()
 			checkExactlyOnce(t, direct, run.Info.RunID, l, batches)
+			aerr := arun.Flush(ctx)
+			al := newLedger()
+			for b := range batches {
+				al.record(b, aerr)
+			}
+			if aerr != nil {
+				t.Errorf("asynchronous run: Flush after the outage: %v", aerr)
+			}
+			checkExactlyOnce(t, direct, arun.ID(), al, batches)
 			n := 0
 			for _, r := range allRunsOf(t, direct, "0") {
 				if r.Info.RunName == "during-outage" {

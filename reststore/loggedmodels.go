@@ -152,6 +152,9 @@ func (s *Store) lmResponse(ctx context.Context, method, path string, policy mlfl
 // CreateLoggedModel creates a logged model (POST logged-models; not
 // retried once it may have been processed).
 func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedModelRequest) (*store.LoggedModel, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	expID := cmp.Or(req.ExperimentID, store.DefaultExperimentID)
 	if err := store.ValidateExperimentID(expID); err != nil {
 		return nil, err
@@ -175,6 +178,9 @@ func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedMod
 
 // GetLoggedModel returns a logged model (GET logged-models/{id}).
 func (s *Store) GetLoggedModel(ctx context.Context, id string) (*store.LoggedModel, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateLoggedModelID(id); err != nil {
 		return nil, err
 	}
@@ -186,6 +192,9 @@ func (s *Store) GetLoggedModel(ctx context.Context, id string) (*store.LoggedMod
 
 // FinalizeLoggedModel sets a model's status (PATCH logged-models/{id}).
 func (s *Store) FinalizeLoggedModel(ctx context.Context, id string, status store.LoggedModelStatus) (*store.LoggedModel, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateLoggedModelID(id); err != nil {
 		return nil, err
 	}
@@ -210,13 +219,14 @@ func (s *Store) FinalizeLoggedModel(ctx context.Context, id string, status store
 
 // SetLoggedModelTags sets tags (PATCH logged-models/{id}/tags).
 func (s *Store) SetLoggedModelTags(ctx context.Context, id string, tags []store.Tag) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateLoggedModelID(id); err != nil {
 		return err
 	}
-	for _, t := range tags {
-		if err := store.ValidateTag(t); err != nil {
-			return err
-		}
+	if err := store.ValidateTags(tags); err != nil {
+		return err
 	}
 	if err := s.enterLM(ctx); err != nil {
 		return err
@@ -236,6 +246,9 @@ func (s *Store) SetLoggedModelTags(ctx context.Context, id string, tags []store.
 // not retried once it may have been processed, as a repeat would answer
 // that the tag is missing).
 func (s *Store) DeleteLoggedModelTag(ctx context.Context, id, key string) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateLoggedModelID(id); err != nil {
 		return err
 	}
@@ -252,6 +265,9 @@ func (s *Store) DeleteLoggedModelTag(ctx context.Context, id, key string) error 
 // MLflow's SQL store, a param logged again fails, so it is not retried
 // once it may have been processed.
 func (s *Store) LogLoggedModelParams(ctx context.Context, id string, params []store.Param) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateLoggedModelID(id); err != nil {
 		return err
 	}
@@ -273,22 +289,37 @@ func (s *Store) LogLoggedModelParams(ctx context.Context, id string, params []st
 // LogLoggedModelMetrics logs metric points of a model: MLflow's API has
 // no call of its own for that, so they go by log-batch to the run each
 // point names, with the model's id (and dataset), at most 1000 a request.
-// MLflow's server also records each point as a metric of that run.
+// MLflow's server also records each point as a metric of that run. Of
+// points sharing a key, timestamp, step and run, the request sends the
+// largest value only, and none where the model already holds such a
+// point: the server's table keys points without their value, and it can
+// neither update a stored point nor hold a second one.
 func (s *Store) LogLoggedModelMetrics(ctx context.Context, id string, metrics []store.LoggedModelMetric) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateLoggedModelID(id); err != nil {
 		return err
 	}
-	for _, m := range metrics {
-		if err := store.ValidateLoggedModelMetric(m); err != nil {
-			return err
-		}
+	if err := store.ValidateLoggedModelMetrics(metrics); err != nil {
+		return err
 	}
 	if err := s.enterLM(ctx); err != nil {
 		return err
 	}
+	points := largestPoints(metrics)
+	if len(points) > 0 {
+		// A point at a stored point's key is dropped: the server can
+		// neither replace that row nor hold a second (see largestPoints).
+		lm, err := s.GetLoggedModel(ctx, id)
+		if err != nil {
+			return err
+		}
+		points = newPoints(points, lm.Metrics)
+	}
 	var runs []string
 	byRun := map[string][]jsonMetric{}
-	for _, m := range metrics {
+	for _, m := range points {
 		if _, ok := byRun[m.RunID]; !ok {
 			runs = append(runs, m.RunID)
 		}
@@ -308,6 +339,9 @@ func (s *Store) LogLoggedModelMetrics(ctx context.Context, id string, metrics []
 // DeleteLoggedModel deletes a model (DELETE logged-models/{id}; not
 // retried once it may have been processed).
 func (s *Store) DeleteLoggedModel(ctx context.Context, id string) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateLoggedModelID(id); err != nil {
 		return err
 	}
@@ -323,6 +357,9 @@ func (s *Store) DeleteLoggedModel(ctx context.Context, id string) error {
 
 // SearchLoggedModels searches models (POST logged-models/search).
 func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.enterLM(ctx); err != nil {
 		return nil, err
 	}
@@ -383,6 +420,9 @@ func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery
 // LogOutputs links models to a run (POST runs/outputs; a link the run
 // already has is kept once, so it is retried).
 func (s *Store) LogOutputs(ctx context.Context, id string, outputs []store.LoggedModelOutput) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateOutputs(id, outputs); err != nil {
 		return err
 	}
@@ -423,6 +463,9 @@ func (s *Store) LogOutputs(ctx context.Context, id string, outputs []store.Logge
 // GetRunOutputs returns a run's model outputs (from GET runs/get), sorted
 // by model id.
 func (s *Store) GetRunOutputs(ctx context.Context, id string) ([]store.LoggedModelOutput, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateRunID(id); err != nil {
 		return nil, err
 	}
@@ -441,4 +484,56 @@ func (s *Store) GetRunOutputs(ctx context.Context, id string) ([]store.LoggedMod
 	}
 	slices.SortFunc(outs, func(a, b store.LoggedModelOutput) int { return strings.Compare(a.ModelID, b.ModelID) })
 	return outs, nil
+}
+
+// largestPoints keeps, of the points that share a logged-model metric's
+// key (model_id, key, timestamp, step, run), the one with the largest
+// value, in the order of their first occurrence: the store contract's
+// rule for such points (the larger value is kept). MLflow's server
+// refuses a request holding two of them with its database's unique
+// violation, as its dedupe compares values too.
+func largestPoints(metrics []store.LoggedModelMetric) []store.LoggedModelMetric {
+	at := make(map[pointKey]int, len(metrics))
+	out := make([]store.LoggedModelMetric, 0, len(metrics))
+	for _, m := range metrics {
+		k := keyOf(m)
+		i, ok := at[k]
+		switch {
+		case !ok:
+			at[k] = len(out)
+			out = append(out, m)
+		case m.Value > out[i].Value:
+			out[i] = m
+		}
+	}
+	return out
+}
+
+// pointKey is the primary key of a logged-model metric point in MLflow's
+// SQL store (with the model's id).
+type pointKey struct {
+	key, run        string
+	timestamp, step int64
+}
+
+func keyOf(m store.LoggedModelMetric) pointKey {
+	return pointKey{m.Key, m.RunID, m.Timestamp, m.Step}
+}
+
+// newPoints returns the points whose key no stored point has. A point
+// logged again is not a second point (the store contract), and a larger
+// value cannot replace the stored one over REST (the server has no
+// update), so both are dropped.
+func newPoints(points, stored []store.LoggedModelMetric) []store.LoggedModelMetric {
+	have := make(map[pointKey]bool, len(stored))
+	for _, m := range stored {
+		have[keyOf(m)] = true
+	}
+	out := points[:0]
+	for _, m := range points {
+		if !have[keyOf(m)] {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -141,13 +141,11 @@ const idemPolicy = idem
 // CreateRegisteredModel creates a registered model (not retried once it
 // may have been processed).
 func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []store.Tag, description string) (*store.RegisteredModel, error) {
-	if err := store.ValidateRegisteredModelName(name); err != nil {
+	if err := store.CheckContext(ctx); err != nil {
 		return nil, err
 	}
-	for _, t := range tags {
-		if err := store.ValidateRegistryTag(t); err != nil {
-			return nil, err
-		}
+	if err := store.ValidateCreateRegisteredModel(name, tags, description); err != nil {
+		return nil, err
 	}
 	in := struct {
 		Name        string `json:"name"`
@@ -159,6 +157,9 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []s
 
 // GetRegisteredModel returns a registered model.
 func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*store.RegisteredModel, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateRegisteredModelName(name); err != nil {
 		return nil, err
 	}
@@ -167,6 +168,9 @@ func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*store.Reg
 
 // RenameRegisteredModel renames a model and its versions.
 func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string) (*store.RegisteredModel, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateRegisteredModelName(name); err != nil {
 		return nil, err
 	}
@@ -182,7 +186,13 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 
 // UpdateRegisteredModel sets a model's description.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*store.RegisteredModel, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateRegisteredModelName(name); err != nil {
+		return nil, err
+	}
+	if err := store.ValidateDescription(description); err != nil {
 		return nil, err
 	}
 	in := struct {
@@ -194,6 +204,9 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description str
 
 // DeleteRegisteredModel deletes a model with its versions.
 func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateRegisteredModelName(name); err != nil {
 		return err
 	}
@@ -202,6 +215,9 @@ func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
 
 // SearchRegisteredModels lists registered models.
 func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredModelQuery) (*store.RegisteredModelPage, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.check(); err != nil {
 		return nil, err
 	}
@@ -247,6 +263,9 @@ func searchQuery(filter string, orderBy []string, token string, max int) url.Val
 
 // SetRegisteredModelTag sets a model tag.
 func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, tag store.Tag) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateRegisteredModelName(name); err != nil {
 		return err
 	}
@@ -263,6 +282,9 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, tag stor
 
 // DeleteRegisteredModelTag removes a model tag.
 func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateRegisteredModelName(name); err != nil {
 		return err
 	}
@@ -279,6 +301,9 @@ func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) 
 // CreateModelVersion adds a version (not retried once it may have been
 // processed: a retry would add a second version).
 func (s *Store) CreateModelVersion(ctx context.Context, req store.CreateModelVersionRequest) (*store.ModelVersion, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateCreateModelVersion(req); err != nil {
 		return nil, err
 	}
@@ -303,6 +328,9 @@ func validVersion(name string, version int64) error {
 
 // GetModelVersion returns a version.
 func (s *Store) GetModelVersion(ctx context.Context, name string, version int64) (*store.ModelVersion, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := validVersion(name, version); err != nil {
 		return nil, err
 	}
@@ -311,7 +339,13 @@ func (s *Store) GetModelVersion(ctx context.Context, name string, version int64)
 
 // UpdateModelVersion sets a version's description.
 func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int64, description string) (*store.ModelVersion, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := validVersion(name, version); err != nil {
+		return nil, err
+	}
+	if err := store.ValidateDescription(description); err != nil {
 		return nil, err
 	}
 	in := struct {
@@ -324,6 +358,9 @@ func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int
 
 // DeleteModelVersion deletes a version.
 func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int64) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := validVersion(name, version); err != nil {
 		return err
 	}
@@ -332,6 +369,9 @@ func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int
 
 // TransitionModelVersionStage moves a version to a stage.
 func (s *Store) TransitionModelVersionStage(ctx context.Context, name string, version int64, stage string, archiveExisting bool) (*store.ModelVersion, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := validVersion(name, version); err != nil {
 		return nil, err
 	}
@@ -350,6 +390,9 @@ func (s *Store) TransitionModelVersionStage(ctx context.Context, name string, ve
 
 // GetLatestVersions returns the latest version in each stage.
 func (s *Store) GetLatestVersions(ctx context.Context, name string, stages []string) ([]*store.ModelVersion, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateRegisteredModelName(name); err != nil {
 		return nil, err
 	}
@@ -381,6 +424,9 @@ func (s *Store) GetLatestVersions(ctx context.Context, name string, stages []str
 
 // SearchModelVersions lists versions.
 func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQuery) (*store.ModelVersionPage, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.check(); err != nil {
 		return nil, err
 	}
@@ -412,6 +458,9 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 
 // SetModelVersionTag sets a version tag.
 func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int64, tag store.Tag) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := validVersion(name, version); err != nil {
 		return err
 	}
@@ -429,6 +478,9 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int
 
 // DeleteModelVersionTag removes a version tag.
 func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version int64, key string) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := validVersion(name, version); err != nil {
 		return err
 	}
@@ -445,6 +497,9 @@ func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version 
 
 // GetModelVersionDownloadURI returns where a version's files are.
 func (s *Store) GetModelVersionDownloadURI(ctx context.Context, name string, version int64) (string, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return "", err
+	}
 	if err := validVersion(name, version); err != nil {
 		return "", err
 	}
@@ -459,6 +514,9 @@ func (s *Store) GetModelVersionDownloadURI(ctx context.Context, name string, ver
 
 // SetRegisteredModelAlias points an alias at a version.
 func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string, version int64) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := validVersion(name, version); err != nil {
 		return err
 	}
@@ -478,6 +536,9 @@ func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string,
 
 // DeleteRegisteredModelAlias removes an alias.
 func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias string) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateRegisteredModelName(name); err != nil {
 		return err
 	}
@@ -493,6 +554,9 @@ func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias stri
 
 // GetModelVersionByAlias returns the version an alias points at.
 func (s *Store) GetModelVersionByAlias(ctx context.Context, name, alias string) (*store.ModelVersion, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateRegisteredModelName(name); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/mlrun-go/mlrun/artifactrepo"
 	"github.com/mlrun-go/mlrun/internal/mlflowhttp"
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -18,6 +19,7 @@ import (
 // an MLflow tracking server's REST API. It is safe for concurrent use.
 type Store struct {
 	http   *mlflowhttp.Client
+	cfg    mlflowhttp.Config // of http, for artifact proxies on other hosts
 	closed atomic.Bool
 
 	lmMu sync.Mutex // guards lm
@@ -56,7 +58,7 @@ func Open(ctx context.Context, uri string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, store.Invalidf("%v", err)
 	}
-	return &Store{http: c}, nil
+	return &Store{http: c, cfg: cfg}, nil
 }
 
 // URI returns the tracking URI.
@@ -64,6 +66,18 @@ func (s *Store) URI() string { return s.http.BaseURL().String() }
 
 // HTTPClient returns the transport, for the artifact proxy client.
 func (s *Store) HTTPClient() *mlflowhttp.Client { return s.http }
+
+// ArtifactRepo opens the artifact repository at an artifact URI this
+// server gave (a run's artifact_uri, a logged model's artifact location):
+// an mlflow-artifacts: URI through the server's artifact proxy, over the
+// store's own transport (credentials, TLS, retries); a file: URI or path
+// directly.
+func (s *Store) ArtifactRepo(artifactURI string) (artifactrepo.Repo, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	return artifactrepo.Open(artifactURI, &artifactrepo.Options{TrackingURI: s.URI(), HTTP: &s.cfg, Client: s.http})
+}
 
 // Close releases idle connections. Further calls return store.ErrClosed.
 func (s *Store) Close() error {

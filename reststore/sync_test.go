@@ -20,6 +20,7 @@ import (
 	"github.com/mlrun-go/mlrun/reststore"
 	"github.com/mlrun-go/mlrun/sqlstore"
 	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/storetest"
 )
 
 // offline is a store logged offline, with what the test logged into it.
@@ -306,7 +307,7 @@ func checkServer(t *testing.T, version, uri string, o *offline) {
 		for _, m := range src.Data.Metrics {
 			h, err := o.s.GetMetricHistory(ctx, id, m.Key)
 			mustT(t, err)
-			want := pointSet(store.SQLMetrics.History(h))
+			want := pointSet(storetest.SQLMetrics.History(h))
 			gotPts := pyPoints(t, r.Metrics[m.Key])
 			if !slices.Equal(gotPts, want) {
 				t.Errorf("run %s: history of %q on the server (%d points):\n%v\nwant (%d):\n%v", id, m.Key, len(gotPts), head(gotPts), len(want), head(want))

@@ -21,13 +21,13 @@ import (
 // processed create would answer RESOURCE_ALREADY_EXISTS for the caller's
 // own experiment.
 func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation string, tags []store.Tag) (string, error) {
-	if err := store.ValidateExperimentName(name); err != nil {
+	if err := store.CheckContext(ctx); err != nil {
 		return "", err
 	}
-	for _, t := range tags {
-		if err := store.ValidateExperimentTag(t); err != nil {
-			return "", err
-		}
+	// The location goes to the server as given: like MLflow's client, the
+	// server resolves a relative one (against its own working directory).
+	if _, err := store.ValidateCreateExperiment(name, artifactLocation, tags); err != nil {
+		return "", err
 	}
 	in := struct {
 		Name             string `json:"name"`
@@ -45,6 +45,9 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 
 // GetExperiment returns an experiment by id (GET experiments/get).
 func (s *Store) GetExperiment(ctx context.Context, id string) (*store.Experiment, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateExperimentID(id); err != nil {
 		return nil, err
 	}
@@ -60,6 +63,9 @@ func (s *Store) GetExperiment(ctx context.Context, id string) (*store.Experiment
 // GetExperimentByName returns an experiment by name (GET
 // experiments/get-by-name).
 func (s *Store) GetExperimentByName(ctx context.Context, name string) (*store.Experiment, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if name == "" {
 		return nil, store.Invalidf("Missing value for required parameter 'experiment_name'.")
 	}
@@ -74,6 +80,9 @@ func (s *Store) GetExperimentByName(ctx context.Context, name string) (*store.Ex
 
 // SearchExperiments lists experiments (POST experiments/search).
 func (s *Store) SearchExperiments(ctx context.Context, q store.ExperimentQuery) (*store.ExperimentPage, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if q.MaxResults < 0 || q.MaxResults > store.MaxResultsLimit {
 		return nil, store.Invalidf("Invalid value %d for parameter 'max_results' supplied. It must be at most %d.", q.MaxResults, store.MaxResultsLimit)
 	}
@@ -110,6 +119,9 @@ func (s *Store) SearchExperiments(ctx context.Context, q store.ExperimentQuery) 
 
 // RenameExperiment renames an experiment (POST experiments/update).
 func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateExperimentID(id); err != nil {
 		return err
 	}
@@ -134,6 +146,9 @@ type experimentID struct {
 
 // DeleteExperiment deletes an experiment (POST experiments/delete).
 func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateExperimentID(id); err != nil {
 		return err
 	}
@@ -148,6 +163,9 @@ func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
 // without complaint; the store contract calls that ErrInvalidState, so the
 // experiment's state is read first.
 func (s *Store) RestoreExperiment(ctx context.Context, id string) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	e, err := s.GetExperiment(ctx, id)
 	if err != nil {
 		return err
@@ -161,6 +179,9 @@ func (s *Store) RestoreExperiment(ctx context.Context, id string) error {
 // SetExperimentTag sets an experiment tag (POST
 // experiments/set-experiment-tag).
 func (s *Store) SetExperimentTag(ctx context.Context, id string, tag store.Tag) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateExperimentID(id); err != nil {
 		return err
 	}
@@ -180,6 +201,9 @@ func (s *Store) SetExperimentTag(ctx context.Context, id string, tag store.Tag) 
 // .RunNameAndTags). Not retried once it may have reached the server: a
 // retry would make a second run.
 func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*store.Run, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	expID := req.ExperimentID
 	if expID == "" {
 		expID = store.DefaultExperimentID
@@ -216,6 +240,9 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*sto
 
 // GetRun returns a run (GET runs/get).
 func (s *Store) GetRun(ctx context.Context, runID string) (*store.Run, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateRunID(runID); err != nil {
 		return nil, err
 	}
@@ -231,6 +258,9 @@ func (s *Store) GetRun(ctx context.Context, runID string) (*store.Run, error) {
 // UpdateRun changes a run's status, end time or name (POST runs/update;
 // setting the same values again changes nothing, so it is retried).
 func (s *Store) UpdateRun(ctx context.Context, runID string, u store.RunUpdate) (*store.RunInfo, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateRunUpdate(runID, u); err != nil {
 		return nil, err
 	}
@@ -259,6 +289,9 @@ type runID struct {
 
 // DeleteRun soft-deletes a run (POST runs/delete).
 func (s *Store) DeleteRun(ctx context.Context, id string) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateRunID(id); err != nil {
 		return err
 	}
@@ -267,6 +300,9 @@ func (s *Store) DeleteRun(ctx context.Context, id string) error {
 
 // RestoreRun restores a deleted run (POST runs/restore).
 func (s *Store) RestoreRun(ctx context.Context, id string) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateRunID(id); err != nil {
 		return err
 	}
@@ -283,6 +319,9 @@ func (s *Store) RestoreRun(ctx context.Context, id string) error {
 // value, and overwrites tags, so a repeated batch adds nothing. Every
 // point of a LogBatch that returned nil is then stored exactly once.
 func (s *Store) LogBatch(ctx context.Context, id string, metrics []store.Metric, params []store.Param, tags []store.Tag) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateRunID(id); err != nil {
 		return err
 	}
@@ -341,6 +380,9 @@ func isParamRace(err error) bool {
 // DeleteTag removes a run tag (POST runs/delete-tag). Not retried once it
 // may have been processed: a repeat would answer that the tag is missing.
 func (s *Store) DeleteTag(ctx context.Context, id, key string) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateRunID(id); err != nil {
 		return err
 	}
@@ -357,6 +399,9 @@ func (s *Store) DeleteTag(ctx context.Context, id, key string) error {
 // LogInputs logs datasets used by a run (POST runs/log-inputs; a dataset
 // the run already has is not logged again, so it is retried).
 func (s *Store) LogInputs(ctx context.Context, id string, inputs []store.DatasetInput) error {
+	if err := store.CheckContext(ctx); err != nil {
+		return err
+	}
 	if err := store.ValidateRunID(id); err != nil {
 		return err
 	}
@@ -393,6 +438,9 @@ var historyPageSize = HistoryPageSize
 // metrics/get-history, following page tokens). MLflow 3's server returns
 // the points ordered by (timestamp, step, value), not in logging order.
 func (s *Store) GetMetricHistory(ctx context.Context, id, key string) ([]store.Metric, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.ValidateRunID(id); err != nil {
 		return nil, err
 	}
@@ -432,6 +480,9 @@ func (s *Store) GetMetricHistory(ctx context.Context, id, key string) ([]store.M
 
 // SearchRuns lists runs (POST runs/search).
 func (s *Store) SearchRuns(ctx context.Context, q store.RunQuery) (*store.RunPage, error) {
+	if err := store.CheckContext(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.check(); err != nil {
 		return nil, err
 	}

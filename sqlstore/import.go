@@ -238,7 +238,8 @@ func (s *Store) ImportRun(ctx context.Context, r store.ImportRun, metrics store.
 				return store.Conflictf("run %s already exists in the destination with other content: %s", runID, d)
 			}
 			check := store.HistoryCheck{
-				Sem:        store.SQLMetrics,
+				Stored:     readBack,
+				Dedup:      true,
 				StoredKeys: keys,
 				Load:       func(key string) ([]store.Metric, error) { return s.metricHistory(ctx, tx, runID, key) },
 			}

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/mlrun-go/mlrun/sqlstore"
-	"github.com/mlrun-go/mlrun/store"
 	"github.com/mlrun-go/mlrun/store/storetest"
 )
 
@@ -22,7 +21,7 @@ func TestImportConformance(t *testing.T) {
 					t.Fatal(err)
 				}
 				return s
-			}, storetest.Options{Metrics: store.SQLMetrics})
+			}, storetest.Options{Metrics: storetest.SQLMetrics})
 		})
 	}
 }

@@ -28,7 +28,7 @@ import (
 //	inputs                 a run output: RUN_OUTPUT run -> MODEL_OUTPUT
 //	                       model, with the step
 //
-// The semantics are MLflow's SQL store's (store.SQLLoggedModels): a model
+// The semantics are MLflow's SQL store's (search.SQLLoggedModels): a model
 // reads back every metric point stored, in logging order; a param key
 // logged again fails (it is the table's primary key) where the file store
 // overwrites it; searches are translated to SQL (loggedmodelsearch.go).

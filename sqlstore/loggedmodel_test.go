@@ -23,7 +23,7 @@ func TestLoggedModelsConformance(t *testing.T) {
 			t.Fatal("an MLflow 3.17.2 database has no logged models")
 		}
 		return s
-	}, storetest.Options{Metrics: store.SQLMetrics, State: conformanceState})
+	}, storetest.Options{Metrics: storetest.SQLMetrics, State: conformanceState})
 }
 
 // TestNoLoggedModelsOn2 checks that a 2.22.5 database (no logged-model

@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/json"
 	"slices"
 	"strings"
 
@@ -30,11 +28,12 @@ import (
 //   - order_by entries sort NULLs last; metrics.<key> sorts by the point
 //     with the latest timestamp (then the largest step, then the smallest
 //     run id), among the points of its dataset name and digest if given; then creation_timestamp DESC and model_id ASC unless given;
-//   - max_results 0 means 100, and the page token is MLflow's (base64 of
-//     JSON with the offset and the experiment ids, filter and order_by it
-//     was made for, which must match the request's).
+//   - max_results 0 means 100, and the page token is MLflow's
+//     (search.NewLoggedModelPageToken, search.ParseLoggedModelPageToken:
+//     base64 of JSON with the offset and the experiment ids, filter and
+//     order_by it was made for, which must match the request's).
 //
-// The filter is parsed by store.SQLLoggedModels.ParseFilter, MLflow's SQL
+// The filter is parsed by search.SQLLoggedModels.ParseFilter, MLflow's SQL
 // store grammar (entities attributes, metrics, params, tags; IN and NOT
 // IN lists; any logged_models column; errors MLflow raises as internal
 // errors keep that code).
@@ -85,11 +84,11 @@ func datasetCondition(datasets []store.LoggedModelDataset) (string, []any) {
 }
 
 // filter adds the WHERE conditions of a filter parsed by
-// store.SQLLoggedModels.ParseFilter (which checks entities, keys,
+// search.SQLLoggedModels.ParseFilter (which checks entities, keys,
 // comparators and values as MLflow's parse_filter_string does) and of the
 // search's datasets: a metric clause then needs a matching point on one of
 // them, and without a metric clause a model needs some point on one.
-func (q *lmQuery) filter(clauses []store.LoggedModelClause, datasets []store.LoggedModelDataset) error {
+func (q *lmQuery) filter(clauses []search.LoggedModelClause, datasets []store.LoggedModelDataset) error {
 	dsCond, dsArgs := datasetCondition(datasets)
 	hasMetric := false
 	for _, c := range clauses {
@@ -130,7 +129,7 @@ func (q *lmQuery) filter(clauses []store.LoggedModelClause, datasets []store.Log
 }
 
 // lmCondition returns the SQL of one comparison on col, and its arguments.
-func lmCondition(c store.LoggedModelClause, col string) (string, []any, error) {
+func lmCondition(c search.LoggedModelClause, col string) (string, []any, error) {
 	numeric := c.Entity == "metric" || slices.Contains(lmNumericColumns, c.Column)
 	switch {
 	case c.Op == "IN" || c.Op == "NOT IN":
@@ -194,63 +193,6 @@ func (q *lmQuery) orderBy(orderBy []store.LoggedModelOrderBy) error {
 	return nil
 }
 
-// lmPageToken is MLflow's SearchLoggedModelsPaginationToken.
-type lmPageToken struct {
-	ExperimentIDs []string         `json:"experiment_ids"`
-	FilterString  *string          `json:"filter_string"`
-	OrderBy       []lmTokenOrderBy `json:"order_by"`
-	Offset        int              `json:"offset"`
-}
-
-type lmTokenOrderBy struct {
-	FieldName     string `json:"field_name"`
-	Ascending     bool   `json:"ascending"`
-	DatasetName   string `json:"dataset_name,omitempty"`
-	DatasetDigest string `json:"dataset_digest,omitempty"`
-}
-
-func newLMPageToken(q store.LoggedModelQuery, offset int) lmPageToken {
-	t := lmPageToken{ExperimentIDs: q.ExperimentIDs, Offset: offset}
-	if q.Filter != "" {
-		t.FilterString = &q.Filter
-	}
-	for _, o := range q.OrderBy {
-		t.OrderBy = append(t.OrderBy, lmTokenOrderBy{FieldName: o.FieldName, Ascending: o.Ascending, DatasetName: o.DatasetName, DatasetDigest: o.DatasetDigest})
-	}
-	return t
-}
-
-func (t lmPageToken) encode() string {
-	b, _ := json.Marshal(t)
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-// lmOffset decodes q's page token and checks that it was made for q, as
-// SearchLoggedModelsPaginationToken.validate does.
-func lmOffset(q store.LoggedModelQuery) (int, error) {
-	if q.PageToken == "" {
-		return 0, nil
-	}
-	b, err := base64.StdEncoding.DecodeString(q.PageToken)
-	var t lmPageToken
-	if err == nil {
-		err = json.Unmarshal(b, &t)
-	}
-	if err != nil || t.Offset < 0 {
-		return 0, store.Invalidf("Invalid page token: %s.", q.PageToken)
-	}
-	want := newLMPageToken(q, t.Offset)
-	switch {
-	case !slices.Equal(t.ExperimentIDs, want.ExperimentIDs):
-		return 0, store.Invalidf("Experiment IDs in the page token do not match the requested experiment IDs. Expected: %v. Found: %v", want.ExperimentIDs, t.ExperimentIDs)
-	case (t.FilterString == nil) != (want.FilterString == nil) || (t.FilterString != nil && *t.FilterString != *want.FilterString):
-		return 0, store.Invalidf("Filter string in the page token does not match the requested filter string.")
-	case !slices.Equal(t.OrderBy, want.OrderBy):
-		return 0, store.Invalidf("Order by in the page token does not match the requested order by.")
-	}
-	return t.Offset, nil
-}
-
 // SearchLoggedModels implements store.LoggedModels with MLflow's SQL store
 // semantics (see the top of this file).
 func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
@@ -270,7 +212,11 @@ func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery
 	}
 	lq.where = append(lq.where, "lm.experiment_id IN ("+placeholders(len(exps))+")")
 	lq.args = append(lq.args, exps...)
-	clauses, err := store.SQLLoggedModels.ParseFilter(q.Filter)
+	offset, err := search.ParseLoggedModelPageToken(q)
+	if err != nil {
+		return nil, err
+	}
+	clauses, err := search.SQLLoggedModels.ParseFilter(q.Filter)
 	if err != nil {
 		return nil, err
 	}
@@ -287,13 +233,9 @@ func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery
 	if size == 0 {
 		size = store.DefaultLoggedModelMaxResults
 	}
-	offset, err := lmOffset(q)
-	if err != nil {
-		return nil, err
-	}
 	query := "SELECT " + prefixColumns("lm.", lmColumns) + " FROM logged_models AS lm " + strings.Join(lq.joins, " ") +
 		" WHERE " + strings.Join(lq.where, " AND ") + " ORDER BY " + strings.Join(lq.order, ", ") + " LIMIT ? OFFSET ?"
-	args := append(append(slices.Clone(lq.joinArgs), lq.args...), size+1, offset)
+	args := append(append(slices.Clone(lq.joinArgs), lq.args...), size+1, max(offset, 0))
 	page := &store.LoggedModelPage{}
 	err = s.read(ctx, "search logged models", func(tx *sql.Tx) error {
 		page.Models = nil
@@ -313,7 +255,7 @@ func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery
 		}
 		if len(page.Models) > size {
 			page.Models = page.Models[:size]
-			page.NextPageToken = newLMPageToken(q, offset+size).encode()
+			page.NextPageToken = search.NewLoggedModelPageToken(q, offset+size)
 		}
 		return s.loadModelData(ctx, tx, page.Models)
 	})

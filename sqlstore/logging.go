@@ -33,6 +33,16 @@ func sanitize(v float64) (value float64, isNaN bool) {
 	return v, false
 }
 
+// readBack returns m as the store reads it back after logging it: its
+// value sanitized and unsanitized, and -0.0 as 0.0.
+func readBack(m store.Metric) store.Metric {
+	m.Value = unsanitize(sanitize(m.Value))
+	if m.Value == 0 {
+		m.Value = 0 // -0.0 too
+	}
+	return m
+}
+
 // unsanitize returns the metric value of a stored (value, is_nan) pair, as
 // SqlMetric.to_mlflow_entity does: NaN if is_nan, else the value (so an
 // infinity reads back as ±1.7976931348623157e308).

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/registrysearch"
+	"github.com/mlrun-go/mlrun/store/search"
 )
 
 // The model registry, as MLflow's SQL registry store keeps it
@@ -631,13 +631,13 @@ func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
 }
 
 // SearchRegisteredModels implements store.Registry, with package
-// registrysearch over the models read in one transaction.
+// search.PaginateRegisteredModels over the models read in one transaction.
 func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredModelQuery) (*store.RegisteredModelPage, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	if _, err := registrysearch.RegisteredModels(nil, q); err != nil {
+	if _, err := search.PaginateRegisteredModels(nil, q); err != nil {
 		return nil, err // validate before reading
 	}
 	var out *store.RegisteredModelPage
@@ -646,7 +646,7 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredMo
 		if err != nil {
 			return err
 		}
-		out, err = registrysearch.RegisteredModels(snap.models, q)
+		out, err = search.PaginateRegisteredModels(snap.models, q)
 		return err
 	})
 	return out, err
@@ -916,7 +916,7 @@ func (s *Store) GetLatestVersions(ctx context.Context, name string, stages []str
 }
 
 // SearchModelVersions implements store.Registry, with package
-// registrysearch over the live versions read in one transaction. As in
+// search.PaginateModelVersions over the live versions read in one transaction. As in
 // MLflow, the versions of a model any of whose versions is tagged
 // mlflow.prompt.is_prompt = 'true' are left out unless the filter names
 // that tag.
@@ -925,7 +925,7 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 		return nil, err
 	}
 	defer s.leave()
-	if _, err := registrysearch.ModelVersions(nil, q); err != nil {
+	if _, err := search.PaginateModelVersions(nil, q); err != nil {
 		return nil, err
 	}
 	var out *store.ModelVersionPage
@@ -938,7 +938,7 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 		if !strings.Contains(q.Filter, store.PromptTagKey) && len(snap.prompts) > 0 {
 			versions = slices.DeleteFunc(slices.Clone(versions), func(mv *store.ModelVersion) bool { return snap.prompts[mv.Name] })
 		}
-		out, err = registrysearch.ModelVersions(versions, q)
+		out, err = search.PaginateModelVersions(versions, q)
 		return err
 	})
 	return out, err

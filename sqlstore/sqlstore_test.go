@@ -15,7 +15,7 @@ var ctx = context.Background()
 
 // TestConformance runs the shared store conformance suite against a new
 // database of each supported MLflow version, expecting MLflow's SQL-store
-// metric semantics (store.SQLMetrics: ±Inf stored as the max float, -0.0
+// metric semantics (storetest.SQLMetrics: ±Inf stored as the max float, -0.0
 // as 0.0, repeated points kept once, NaN compared as 0 for the latest value).
 func TestConformance(t *testing.T) {
 	for _, v := range versions {
@@ -27,7 +27,7 @@ func TestConformance(t *testing.T) {
 					t.Fatal(err)
 				}
 				return s
-			}, storetest.Options{Metrics: store.SQLMetrics, State: conformanceState})
+			}, storetest.Options{Metrics: storetest.SQLMetrics, State: conformanceState})
 		})
 	}
 }

@@ -200,7 +200,7 @@ func (r *Run) Metric(key string) (Metric, bool) {
 // order, with Python's tuple comparison. A NaN value never compares greater,
 // so among points with equal step and timestamp a NaN neither replaces nor is
 // replaced. MLflow's SQL store compares the stored values instead, where a
-// NaN is 0 and ±Inf is ±math.MaxFloat64 (see SQLMetrics).
+// NaN is 0 and ±Inf is ±math.MaxFloat64 (see storetest.SQLMetrics).
 func Supersedes(a, b Metric) bool {
 	if a.Step != b.Step {
 		return a.Step > b.Step

@@ -1,10 +1,7 @@
 package store
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,26 +14,5 @@ func NewRunID() string {
 	return fmt.Sprintf("%x", u[:])
 }
 
-// NewExperimentID returns a new experiment id as MLflow's file store makes
-// it: an 18-digit decimal integer taken from a random UUID4.
-func NewExperimentID() string {
-	for {
-		u := uuid.New()
-		n := new(big.Int).SetBytes(u[:])
-		n.Mod(n, big.NewInt(1_000_000_000_000_000_000))
-		s := n.String()
-		if len(s) == 18 {
-			return s
-		}
-	}
-}
-
 // NowMillis returns the current time in ms since the epoch.
 func NowMillis() int64 { return time.Now().UnixMilli() }
-
-// randIntn returns a uniform random int in [0, n).
-func randIntn(n int) int {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return int(binary.LittleEndian.Uint64(b[:]) % uint64(n))
-}

@@ -50,7 +50,7 @@ type Importer interface {
 	// run, where an experiment still to be created is given as ""). The
 	// run may be deleted, and may go into a deleted experiment. A run that
 	// exists is compared as this store reads it back (metric values and
-	// repeated points as the backend keeps them, see MetricSemantics).
+	// repeated points as the backend keeps them, see HistoryCheck).
 	ImportRun(ctx context.Context, r ImportRun, metrics MetricChunks, opts ImportOptions) (ImportResult, error)
 
 	// ImportLoggedModel writes an MLflow 3 logged model with its tags,
@@ -575,19 +575,25 @@ func DiffModelVersion(have, want *ModelVersion) string {
 
 // HistoryCheck compares, chunk by chunk, the metric history an import
 // streams with the history a run already has, as the store reads it back
-// after logging those points (sem): it tells whether importing them would
+// after logging those points: it tells whether importing them would
 // change nothing. Load returns the stored history of a key (in logging
 // order; empty for a key the run lacks).
 type HistoryCheck struct {
-	Sem  MetricSemantics
-	Load func(key string) ([]Metric, error)
+	// Stored returns a point as the store reads it back after logging it
+	// (MLflow's SQL store: ±Inf as ±math.MaxFloat64, -0.0 as 0.0); nil
+	// means as logged (the file store).
+	Stored func(Metric) Metric
+	// Dedup says the store keeps a point equal to a stored one (key,
+	// timestamp, step, stored value) once, as MLflow's SQL store does.
+	Dedup bool
+	Load  func(key string) ([]Metric, error)
 	// StoredKeys lists the keys the run has.
 	StoredKeys []string
 
 	key    string
 	stored []Metric
 	next   int
-	seen   map[storedPoint]bool // SQLMetrics: points already matched (repeats are dropped)
+	seen   map[storedPoint]bool // Dedup: points already matched (repeats are dropped)
 	done   map[string]bool      // keys compared
 	diff   string
 }
@@ -621,7 +627,9 @@ func (c *HistoryCheck) Add(chunk []Metric) error {
 		if c.diff != "" {
 			return nil
 		}
-		m = c.Sem.Stored(m)
+		if c.Stored != nil {
+			m = c.Stored(m)
+		}
 		if c.next < len(c.stored) && samePoint(c.stored[c.next], m) {
 			if c.seen != nil {
 				c.seen[pointOf(m)] = true
@@ -659,7 +667,7 @@ func (c *HistoryCheck) switchKey(key string) error {
 		return err
 	}
 	c.key, c.stored, c.next, c.done[key] = key, h, 0, true
-	if c.Sem == SQLMetrics {
+	if c.Dedup {
 		c.seen = map[storedPoint]bool{}
 	}
 	return nil

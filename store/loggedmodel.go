@@ -43,8 +43,10 @@ type LoggedModels interface {
 	// second point. Two points of a key at the same timestamp and step of
 	// a run (which a run's own metrics allow, and which LogModel copies)
 	// are both accepted: the model's metric is then the larger value, on
-	// both backends (the SQL store keeps that one row; see
-	// sqlstore.Store.LogLoggedModelMetrics).
+	// both local backends (the SQL store keeps that one row; see
+	// sqlstore.Store.LogLoggedModelMetrics). Over REST the larger value of
+	// one request is kept, but a stored point is never replaced: MLflow's
+	// server cannot update it (see reststore.Store.LogLoggedModelMetrics).
 	LogLoggedModelMetrics(ctx context.Context, modelID string, metrics []LoggedModelMetric) error
 	// DeleteLoggedModel marks a model deleted; it then reads as not found.
 	DeleteLoggedModel(ctx context.Context, modelID string) error

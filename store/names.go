@@ -2,6 +2,8 @@ package store
 
 import (
 	"cmp"
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"slices"
 )
@@ -83,4 +85,11 @@ func (req CreateRunRequest) RunNameAndTags() (string, []Tag, error) {
 		tags = append(tags, Tag{Key: RunNameTag, Value: name})
 	}
 	return name, tags, nil
+}
+
+// randIntn returns a uniform random int in [0, n).
+func randIntn(n int) int {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return int(binary.LittleEndian.Uint64(b[:]) % uint64(n))
 }

@@ -15,9 +15,8 @@
 // inspects the groups, so what it accepts and the messages it gives depend
 // on sqlparse's lexer and grouping rules. This package uses a port of
 // both (sqlparse 0.6.1, as installed with MLflow 2.22.5 and 3.17.2, in
-// store/internal/pysql, which package store shares) and adds MLflow's
-// checks on top, so it accepts and rejects the same strings with the same
-// messages. Python prints sets in a per-process random order;
+// store/search/internal/pysql) and adds MLflow's checks on top, so it
+// accepts and rejects the same strings with the same messages. Python prints sets in a per-process random order;
 // messages that contain a set print it sorted.
 //
 // [ParseRunFilter], [ParseExperimentFilter], [ParseRegisteredModelFilter] and

@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 // MatchRun reports whether run r satisfies every clause of f (a filter of

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 // OrderKey is one parsed order_by clause.

@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 // NewPageToken returns MLflow's page token for an offset:

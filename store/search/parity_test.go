@@ -29,7 +29,7 @@ import (
 	"testing"
 
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 var update = flag.Bool("update", false, "regenerate testdata/search/corpus-*.json with MLflow (needs the venvs)")

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 // Attribute keys MLflow accepts in filters (RunInfo's searchable

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/mlrun-go/mlrun/internal/pyfloat"
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 // TestRandomFilterParity compares mlrun's parser with MLflow's on random

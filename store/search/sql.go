@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 // This file translates parsed searches into SQL over MLflow's SQLite schema

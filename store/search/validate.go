@@ -3,7 +3,7 @@ package search
 import (
 	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 // ParseRunFilter parses a search_runs filter string and checks it as

@@ -467,13 +467,13 @@ func testKeyFolders(t *testing.T, s store.Store) {
 		{"tag that is a folder", []store.Metric{{Key: "ok", Value: 1, Timestamp: 2}}, nil, []store.Tag{{Key: "fine", Value: "1"}, {Key: "deep", Value: "2"}}},
 	} {
 		call := func() error { return s.LogBatch(ctx, rid, tc.metrics, tc.params, tc.tags) }
-		if semantics(s) == store.SQLMetrics {
+		if semantics(s) == SQLMetrics {
 			must(t, call(), "SQL store: LogBatch with a "+tc.name)
 			continue
 		}
 		wantRefused(t, opts, s, "file store: LogBatch with a "+tc.name, call)
 	}
-	if semantics(s) != store.SQLMetrics {
+	if semantics(s) != SQLMetrics {
 		if h := history(t, s, rid, "ok"); len(h) != 0 {
 			t.Errorf("refused batches logged %s", formatMetrics(h))
 		}

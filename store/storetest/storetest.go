@@ -29,9 +29,9 @@ type Opener func(t *testing.T) store.Store
 // Options describe a backend where MLflow's own stores differ, so the
 // suite expects what the backend's MLflow store does.
 type Options struct {
-	// Metrics is how the backend keeps metric values: store.FileMetrics
-	// (the default) or store.SQLMetrics.
-	Metrics store.MetricSemantics
+	// Metrics is how the backend keeps metric values: FileMetrics
+	// (the default) or SQLMetrics.
+	Metrics MetricSemantics
 
 	// SortedHistory means GetMetricHistory returns a metric's points
 	// ordered by (timestamp, step, value) instead of in logging order, as
@@ -59,6 +59,20 @@ type Options struct {
 	// finds no match: a logged-model filter status = 'READY' (status is
 	// an integer column in MLflow's SQL store) is an error.
 	StrictSQLTypes bool
+
+	// ModelPointsFixed means a logged model's metric point, once stored,
+	// is not replaced by a later request's point of the same key,
+	// timestamp, step and run with a larger value (the later point is
+	// dropped): MLflow's server has no way to update the row, and refuses
+	// a second one with a unique violation.
+	ModelPointsFixed bool
+
+	// ServerLocations means a relative artifact location given to
+	// CreateExperiment is resolved by a tracking server against its own
+	// working directory, as MLflow's client leaves it to the server
+	// (resolve_uri_if_local runs in the server's store), not against the
+	// caller's.
+	ServerLocations bool
 
 	// State, if set, fingerprints everything the store under test holds
 	// (s is the store the opener returned): the suite compares it before
@@ -94,7 +108,7 @@ type suiteStore struct {
 }
 
 // semantics returns the metric semantics the suite expects of s.
-func semantics(s store.Store) store.MetricSemantics { return options(s).Metrics }
+func semantics(s store.Store) MetricSemantics { return options(s).Metrics }
 
 // options returns the Options the suite runs s with.
 func options(s store.Store) Options {

@@ -250,8 +250,9 @@ func testLMInvalidUTF8(t *testing.T, s LMStore, opts Options) {
 // testRegInvalidUTF8 is testInvalidUTF8 for store.Registry's writes.
 func testRegInvalidUTF8(t *testing.T, r store.Registry, ropts RegistryOptions) {
 	opts := Options{State: ropts.State}
-	mustModel(t, r, "base")
-	mustVersion(t, r, "base")
+	sr := &suiteRegistry{Registry: r, opts: ropts} // r itself is what State fingerprints
+	mustModel(t, sr, "base")
+	mustVersion(t, sr, "base")
 	name, desc, tags := "m", "a model", []store.Tag{{Key: "k", Value: "v"}}
 	wantRefused(t, opts, r, "CreateRegisteredModel name", func() error { _, err := r.CreateRegisteredModel(bg(), badUTF8(name), tags, desc); return err })
 	wantRefused(t, opts, r, "CreateRegisteredModel description", func() error {
@@ -268,7 +269,7 @@ func testRegInvalidUTF8(t *testing.T, r store.Registry, ropts RegistryOptions) {
 		wantRefused(t, opts, r, "SetRegisteredModelTag "+path, func() error { return r.SetRegisteredModelTag(bg(), "base", tag) })
 		wantRefused(t, opts, r, "SetModelVersionTag "+path, func() error { return r.SetModelVersionTag(bg(), "base", 1, tag) })
 	})
-	req := store.CreateModelVersionRequest{Name: "base", Source: "file:///tmp/src", RunID: "0123456789abcdef0123456789abcdef",
+	req := store.CreateModelVersionRequest{Name: "base", Source: source(sr, "file:///tmp/src"), RunID: "0123456789abcdef0123456789abcdef",
 		ModelID: "m-0123456789abcdef0123456789abcdef", RunLink: "http://x/run", Description: "d", Tags: []store.Tag{{Key: "k", Value: "v"}},
 		UserID: "alice", StorageLocation: "file:///tmp/storage"}
 	eachString(&req, func(path string) {
@@ -279,12 +280,15 @@ func testRegInvalidUTF8(t *testing.T, r store.Registry, ropts RegistryOptions) {
 	nested := []store.Tag{{Key: "a", Value: "1"}, {Key: "a/b", Value: "2"}}
 	wantRefused(t, opts, r, "CreateRegisteredModel with nested tags", func() error { _, err := r.CreateRegisteredModel(bg(), name, nested, desc); return err })
 	wantRefused(t, opts, r, "CreateModelVersion with nested tags", func() error {
-		_, err := r.CreateModelVersion(bg(), store.CreateModelVersionRequest{Name: "base", Source: "file:///tmp/src", Tags: nested})
+		_, err := r.CreateModelVersion(bg(), store.CreateModelVersionRequest{Name: "base", Source: source(sr, "file:///tmp/src"), Tags: nested})
 		return err
 	})
 
 	if _, err := r.CreateRegisteredModel(bg(), name, tags, desc); err != nil {
 		t.Errorf("CreateRegisteredModel: %v", err)
+	}
+	if ropts.ServerSources {
+		req.ModelID = "" // a server looks the model up
 	}
 	if _, err := r.CreateModelVersion(bg(), req); err != nil {
 		t.Errorf("CreateModelVersion: %v", err)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate store/internal/pysql/tables.go from the installed sqlparse and Python.
+"""Generate store/search/internal/pysql/tables.go from the installed sqlparse and Python.
 
 MLflow tokenises filter strings with sqlparse, whose lexer uses Python's
 Unicode regular expressions (re.IGNORECASE | re.UNICODE) and looks words up
@@ -8,8 +8,8 @@ tables: the keyword dictionaries (first dictionary wins, in the lexer's
 order), the character classes \\w, \\s, \\d and [A-ZÀ-Ü] as Python matches
 them, and str.upper() for every code point it changes.
 
-    /path/to/venv/bin/python testdata/search/gen_sqlparse_tables.py > store/internal/pysql/tables.go
-    gofmt -w store/internal/pysql/tables.go
+    /path/to/venv/bin/python testdata/search/gen_sqlparse_tables.py > store/search/internal/pysql/tables.go
+    gofmt -w store/search/internal/pysql/tables.go
 """
 
 import re

@@ -3,11 +3,11 @@
 
 Run it with the python of a virtualenv that has MLflow 3 installed:
 
-    ~/.cache/mlrun/venv-3.17.2/bin/python store/testdata/loggedmodels/make_corpus.py [-o OUT.json]
+    ~/.cache/mlrun/venv-3.17.2/bin/python store/search/testdata/loggedmodels/make_corpus.py [-o OUT.json]
 
 or regenerate through the Go test:
 
-    go test ./store -run TestLoggedModelParity -update
+    go test ./store/search -run TestLoggedModelParity -update
 
 The script
 

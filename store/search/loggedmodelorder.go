@@ -1,16 +1,17 @@
-package store
+package search
 
 import (
 	"encoding/base64"
 	"fmt"
-	"github.com/mlrun-go/mlrun/internal/pystr"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/internal/pystr"
+	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 // Search answers a search_logged_models request over models as the store
@@ -24,10 +25,10 @@ import (
 //
 // For SQLLoggedModels, models are the active models of the experiments
 // (each once, in any order), each with every logged point in Metrics.
-func (sem LoggedModelSemantics) Search(models []*LoggedModel, q LoggedModelQuery) (*LoggedModelPage, error) {
+func (sem LoggedModelSemantics) Search(models []*store.LoggedModel, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
 	for _, d := range q.Datasets {
 		if d.Name == "" {
-			return nil, Invalidf("`dataset_name` in the `datasets` clause must be specified.")
+			return nil, store.Invalidf("`dataset_name` in the `datasets` clause must be specified.")
 		}
 	}
 	if sem == SQLLoggedModels {
@@ -52,11 +53,11 @@ func (sem LoggedModelSemantics) Search(models []*LoggedModel, q LoggedModelQuery
 	if err != nil {
 		return nil, err
 	}
-	return &LoggedModelPage{Models: page, NextPageToken: next}, nil
+	return &store.LoggedModelPage{Models: page, NextPageToken: next}, nil
 }
 
 // filterLMFile is SearchLoggedModelsUtils.filter_logged_models.
-func filterLMFile(models []*LoggedModel, clauses []LoggedModelClause, datasets []LoggedModelDataset) ([]*LoggedModel, error) {
+func filterLMFile(models []*store.LoggedModel, clauses []LoggedModelClause, datasets []store.LoggedModelDataset) ([]*store.LoggedModel, error) {
 	if len(datasets) > 0 {
 		hasMetric := false
 		for _, c := range clauses {
@@ -64,18 +65,18 @@ func filterLMFile(models []*LoggedModel, clauses []LoggedModelClause, datasets [
 				continue
 			}
 			if !slices.Contains(lmMetricOps, c.Op) {
-				return nil, Invalidf("Invalid comparator '%s' not one of '%s", c.Op, pysql.SetRepr(lmMetricOps))
+				return nil, store.Invalidf("Invalid comparator '%s' not one of '%s", c.Op, pysql.SetRepr(lmMetricOps))
 			}
 			hasMetric = true
 			break
 		}
 		if !hasMetric {
-			models = slices.DeleteFunc(slices.Clone(models), func(m *LoggedModel) bool {
-				return !slices.ContainsFunc(m.Metrics, func(x LoggedModelMetric) bool { return lmOnDataset(x, datasets) })
+			models = slices.DeleteFunc(slices.Clone(models), func(m *store.LoggedModel) bool {
+				return !slices.ContainsFunc(m.Metrics, func(x store.LoggedModelMetric) bool { return lmOnDataset(x, datasets) })
 			})
 		}
 	}
-	var out []*LoggedModel
+	var out []*store.LoggedModel
 	for _, m := range models {
 		ok, err := FileLoggedModels.Match(clauses, datasets, m)
 		if err != nil {
@@ -90,7 +91,7 @@ func filterLMFile(models []*LoggedModel, clauses []LoggedModelClause, datasets [
 
 // SortLoggedModels sorts models as MLflow's file store does; see
 // [LoggedModelSemantics.Sort].
-func SortLoggedModels(models []*LoggedModel, orderBy []LoggedModelOrderBy) error {
+func SortLoggedModels(models []*store.LoggedModel, orderBy []store.LoggedModelOrderBy) error {
 	return FileLoggedModels.Sort(models, orderBy)
 }
 
@@ -103,7 +104,7 @@ func SortLoggedModels(models []*LoggedModel, orderBy []LoggedModelOrderBy) error
 // source_run_id, or last_updated_time); NaN values have no defined place
 // there (Python's sort meets them in whatever order the directory listing
 // gave).
-func (sem LoggedModelSemantics) Sort(models []*LoggedModel, orderBy []LoggedModelOrderBy) error {
+func (sem LoggedModelSemantics) Sort(models []*store.LoggedModel, orderBy []store.LoggedModelOrderBy) error {
 	if sem == SQLLoggedModels {
 		keys, err := parseLMOrderSQL(orderBy)
 		if err != nil {
@@ -131,20 +132,20 @@ type lmOrderKey struct {
 
 // parseLMOrderFile is parse_order_by_for_logged_models plus _get_sort_key's
 // tie-breaks.
-func parseLMOrderFile(orderBy []LoggedModelOrderBy) ([]lmOrderKey, error) {
+func parseLMOrderFile(orderBy []store.LoggedModelOrderBy) ([]lmOrderKey, error) {
 	var keys []lmOrderKey
 	for _, o := range orderBy {
 		k := lmOrderKey{asc: o.Ascending, dsName: o.DatasetName, dsDigest: o.DatasetDigest}
 		f := o.FieldName
 		if entity, key, ok := strings.Cut(f, "."); ok {
 			if entity != "metrics" {
-				return nil, Invalidf("Invalid order by field name: %s, only `metrics.<name>` is allowed.", entity)
+				return nil, store.Invalidf("Invalid order by field name: %s, only `metrics.<name>` is allowed.", entity)
 			}
 			k.isMetric, k.metric = true, key
 		} else {
 			f = lmPyStrip(f)
 			if !slices.Contains(lmFileAttrs, f) {
-				return nil, Invalidf("Invalid order by field name: %s.", f)
+				return nil, store.Invalidf("Invalid order by field name: %s.", f)
 			}
 			if f == "creation_time" {
 				f = "creation_timestamp"
@@ -152,7 +153,7 @@ func parseLMOrderFile(orderBy []LoggedModelOrderBy) ([]lmOrderKey, error) {
 			k.field = f
 		}
 		if o.DatasetDigest != "" && o.DatasetName == "" {
-			return nil, Invalidf("`dataset_digest` can only be specified if `dataset_name` is also specified.")
+			return nil, store.Invalidf("`dataset_digest` can only be specified if `dataset_name` is also specified.")
 		}
 		keys = append(keys, k)
 	}
@@ -228,13 +229,13 @@ func (a lmSortVal) less(b lmSortVal) (less, ok bool) {
 	return lmRawLess(a, b), true
 }
 
-func lmFileSortKey(m *LoggedModel, keys []lmOrderKey) ([]lmSortVal, error) {
+func lmFileSortKey(m *store.LoggedModel, keys []lmOrderKey) ([]lmSortVal, error) {
 	out := make([]lmSortVal, len(keys))
 	for i, k := range keys {
 		var v lmSortVal
 		if k.isMetric {
 			v.kind = 'N'
-			var best *LoggedModelMetric
+			var best *store.LoggedModelMetric
 			for j := range m.Metrics {
 				x := &m.Metrics[j]
 				if x.Key == k.metric && (k.dsName == "" || x.DatasetName == k.dsName) &&
@@ -273,7 +274,7 @@ func lmFileSortKey(m *LoggedModel, keys []lmOrderKey) ([]lmSortVal, error) {
 				v = lmSortVal{kind: 's', str: s}
 			}
 		default:
-			return nil, lmInternalf("'LoggedModel' object has no attribute '%s'", k.field)
+			return nil, internalf("'LoggedModel' object has no attribute '%s'", k.field)
 		}
 		if !k.asc {
 			v.wrap = 'R'
@@ -305,9 +306,9 @@ func lmTupleCmp(a, b []lmSortVal) (int, bool) {
 	return 0, true
 }
 
-func sortLMFile(models []*LoggedModel, keys []lmOrderKey) error {
+func sortLMFile(models []*store.LoggedModel, keys []lmOrderKey) error {
 	type keyed struct {
-		m   *LoggedModel
+		m   *store.LoggedModel
 		key []lmSortVal
 	}
 	ks := make([]keyed, len(models))
@@ -338,7 +339,7 @@ func sortLMFile(models []*LoggedModel, keys []lmOrderKey) error {
 	})
 	for i := 1; i < len(ks); i++ {
 		if _, ok := lmTupleCmp(ks[i-1].key, ks[i].key); !ok {
-			return lmInternalf("'<' not supported between instances of 'NoneType' and 'str'")
+			return internalf("'<' not supported between instances of 'NoneType' and 'str'")
 		}
 	}
 	for i := range ks {
@@ -349,7 +350,7 @@ func sortLMFile(models []*LoggedModel, keys []lmOrderKey) error {
 
 // parseLMOrderSQL is _apply_order_by_search_logged_models' checks and
 // tie-breaks.
-func parseLMOrderSQL(orderBy []LoggedModelOrderBy) ([]lmOrderKey, error) {
+func parseLMOrderSQL(orderBy []store.LoggedModelOrderBy) ([]lmOrderKey, error) {
 	var keys []lmOrderKey
 	hasCreation, hasID := false, false
 	for _, o := range orderBy {
@@ -364,9 +365,9 @@ func parseLMOrderSQL(orderBy []LoggedModelOrderBy) ([]lmOrderKey, error) {
 			hasID = hasID || name == "model_id"
 			if _, ok := lmSQLColumns[name]; !ok {
 				if slices.Contains(lmSQLRelations, name) {
-					return nil, lmInternalf("cannot order by relationship %s", name)
+					return nil, internalf("cannot order by relationship %s", name)
 				}
-				return nil, Invalidf("Invalid order by field name: %s", f)
+				return nil, store.Invalidf("Invalid order by field name: %s", f)
 			}
 			k.field, k.sqlColumn = name, name
 			keys = append(keys, k)
@@ -374,7 +375,7 @@ func parseLMOrderSQL(orderBy []LoggedModelOrderBy) ([]lmOrderKey, error) {
 		}
 		entity, name, _ := strings.Cut(f, ".")
 		if entity != "metrics" {
-			return nil, Invalidf("Invalid order by field name: %s. Only metrics are supported.", f)
+			return nil, store.Invalidf("Invalid order by field name: %s. Only metrics are supported.", f)
 		}
 		k.isMetric, k.metric = true, name
 		keys = append(keys, k)
@@ -391,8 +392,8 @@ func parseLMOrderSQL(orderBy []LoggedModelOrderBy) ([]lmOrderKey, error) {
 // lmSQLLatest is the SQL store's latest point of a metric for ordering: by
 // timestamp DESC, step DESC, run_id ASC among the points on the entry's
 // dataset.
-func lmSQLLatest(m *LoggedModel, k lmOrderKey) lmSQLValue {
-	var best *LoggedModelMetric
+func lmSQLLatest(m *store.LoggedModel, k lmOrderKey) lmSQLValue {
+	var best *store.LoggedModelMetric
 	for j := range m.Metrics {
 		x := &m.Metrics[j]
 		if x.Key != k.metric || (k.dsName != "" && x.DatasetName != k.dsName) || (k.dsDigest != "" && x.DatasetDigest != k.dsDigest) {
@@ -409,8 +410,8 @@ func lmSQLLatest(m *LoggedModel, k lmOrderKey) lmSQLValue {
 	return lmSQLNum(lmSQLStored(best.Value))
 }
 
-func sortLMSQL(models []*LoggedModel, keys []lmOrderKey) {
-	vals := make(map[*LoggedModel][]lmSQLValue, len(models))
+func sortLMSQL(models []*store.LoggedModel, keys []lmOrderKey) {
+	vals := make(map[*store.LoggedModel][]lmSQLValue, len(models))
 	for _, m := range models {
 		v := make([]lmSQLValue, len(keys))
 		for i, k := range keys {
@@ -422,7 +423,7 @@ func sortLMSQL(models []*LoggedModel, keys []lmOrderKey) {
 		}
 		vals[m] = v
 	}
-	slices.SortStableFunc(models, func(a, b *LoggedModel) int {
+	slices.SortStableFunc(models, func(a, b *store.LoggedModel) int {
 		va, vb := vals[a], vals[b]
 		for i, k := range keys {
 			x, y := va[i], vb[i]
@@ -449,7 +450,7 @@ func sortLMSQL(models []*LoggedModel, keys []lmOrderKey) {
 // PageLoggedModels returns the page of sorted models that q's page token
 // and max results select, and the next page token, as MLflow's file store
 // does; see [LoggedModelSemantics.Page].
-func PageLoggedModels(models []*LoggedModel, q LoggedModelQuery) ([]*LoggedModel, string, error) {
+func PageLoggedModels(models []*store.LoggedModel, q store.LoggedModelQuery) ([]*store.LoggedModel, string, error) {
 	return FileLoggedModels.Page(models, q)
 }
 
@@ -463,13 +464,13 @@ func PageLoggedModels(models []*LoggedModel, q LoggedModelQuery) ([]*LoggedModel
 // base64 of {"experiment_ids", "filter_string", "order_by", "offset"}
 // (SearchLoggedModelsPaginationToken), which must match the request;
 // offsets and max results apply as SQLite's OFFSET and LIMIT.
-func (sem LoggedModelSemantics) Page(models []*LoggedModel, q LoggedModelQuery) ([]*LoggedModel, string, error) {
+func (sem LoggedModelSemantics) Page(models []*store.LoggedModel, q store.LoggedModelQuery) ([]*store.LoggedModel, string, error) {
 	size := q.MaxResults
 	if size == 0 {
-		size = DefaultLoggedModelMaxResults
+		size = store.DefaultLoggedModelMaxResults
 	}
 	if sem == SQLLoggedModels {
-		off, err := decodeLMTokenSQL(q)
+		off, err := ParseLoggedModelPageToken(q)
 		if err != nil {
 			return nil, "", err
 		}
@@ -477,7 +478,7 @@ func (sem LoggedModelSemantics) Page(models []*LoggedModel, q LoggedModelQuery) 
 	}
 	off, err := pysql.ParseOffsetToken(q.PageToken)
 	if err != nil {
-		return nil, "", lmPyErr(err)
+		return nil, "", fromPySQL(err)
 	}
 	final := off + size
 	lo, hi := lmPySlice(len(models), off, final)
@@ -506,14 +507,14 @@ func lmPySlice(n, lo, hi int) (int, int) {
 	return lo, hi
 }
 
-func pageLMSQL(models []*LoggedModel, q LoggedModelQuery, off, size int) ([]*LoggedModel, string, error) {
+func pageLMSQL(models []*store.LoggedModel, q store.LoggedModelQuery, off, size int) ([]*store.LoggedModel, string, error) {
 	rows := models[min(max(off, 0), len(models)):]
 	if limit := size + 1; limit >= 0 && limit < len(rows) {
 		rows = rows[:limit]
 	}
 	next := ""
 	if len(rows) > size {
-		next = encodeLMTokenSQL(q, off+size)
+		next = NewLoggedModelPageToken(q, off+size)
 	}
 	lo, hi := lmPySlice(len(rows), 0, size)
 	return rows[lo:hi], next, nil
@@ -521,7 +522,7 @@ func pageLMSQL(models []*LoggedModel, q LoggedModelQuery, off, size int) ([]*Log
 
 // lmOrderByJSON returns the order_by list MLflow's REST handler passes to
 // the store (None when empty), as Python values.
-func lmOrderByJSON(orderBy []LoggedModelOrderBy) string {
+func lmOrderByJSON(orderBy []store.LoggedModelOrderBy) string {
 	if len(orderBy) == 0 {
 		return "null"
 	}
@@ -533,7 +534,7 @@ func lmOrderByJSON(orderBy []LoggedModelOrderBy) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
-func lmOrderByRepr(orderBy []LoggedModelOrderBy) string {
+func lmOrderByRepr(orderBy []store.LoggedModelOrderBy) string {
 	if len(orderBy) == 0 {
 		return "None"
 	}
@@ -562,7 +563,12 @@ func lmJSONOptString(s string) string {
 	return pystr.JSONQuote(s)
 }
 
-func encodeLMTokenSQL(q LoggedModelQuery, offset int) string {
+// NewLoggedModelPageToken returns the page token MLflow's SQL store gives
+// for the page of q that starts at offset
+// (SearchLoggedModelsPaginationToken.encode): base64 of json.dumps of the
+// experiment ids, filter string, order_by list (as MLflow's REST handler
+// passes it) and offset, with Python's separators.
+func NewLoggedModelPageToken(q store.LoggedModelQuery, offset int) string {
 	ids := make([]string, len(q.ExperimentIDs))
 	for i, id := range q.ExperimentIDs {
 		ids[i] = pystr.JSONQuote(id)
@@ -576,32 +582,38 @@ func encodeLMTokenSQL(q LoggedModelQuery, offset int) string {
 	return base64.StdEncoding.EncodeToString([]byte(s))
 }
 
-// decodeLMTokenSQL is SearchLoggedModelsPaginationToken.decode and
-// validate; it returns the offset.
-func decodeLMTokenSQL(q LoggedModelQuery) (int, error) {
+// ParseLoggedModelPageToken returns the offset in q's page token as
+// MLflow's SQL store reads it (SearchLoggedModelsPaginationToken.decode
+// and validate): the empty token is offset 0; a token made for other
+// experiment ids, another filter or another order_by is a
+// store.ErrInvalidParameter error with MLflow's message, and so is one
+// that is not JSON; one that is not base64, not UTF-8 or not a JSON
+// object is an internal error ([IsInternal]), as in MLflow. The offset
+// may be negative (SQLite's OFFSET then counts it as 0).
+func ParseLoggedModelPageToken(q store.LoggedModelQuery) (int, error) {
 	if q.PageToken == "" {
 		return 0, nil
 	}
 	raw, ok := pysql.B64Decode(q.PageToken)
 	if !ok {
-		return 0, lmInternalf("Incorrect padding")
+		return 0, internalf("Incorrect padding")
 	}
 	if !utf8.Valid(raw) {
-		return 0, lmInternalf("'utf-8' codec can't decode the page token")
+		return 0, internalf("'utf-8' codec can't decode the page token")
 	}
 	v, err := pysql.JSONLoads(raw)
 	if err != nil {
-		return 0, Invalidf("Invalid page token: %s. Expecting value", q.PageToken)
+		return 0, store.Invalidf("Invalid page token: %s. Expecting value", q.PageToken)
 	}
 	if v.Kind() != 'd' {
-		return 0, lmInternalf("'%s' object has no attribute 'get'", v.TypeName())
+		return 0, internalf("'%s' object has no attribute 'get'", v.TypeName())
 	}
 	found := "None"
 	if ids, ok := v.Get("experiment_ids"); ok {
 		found = ids.Repr()
 	}
 	if want := pysql.ListRepr(q.ExperimentIDs); found != want {
-		return 0, Invalidf("Experiment IDs in the page token do not match the requested experiment IDs. Expected: %s. Found: %s", want, found)
+		return 0, store.Invalidf("Experiment IDs in the page token do not match the requested experiment IDs. Expected: %s. Found: %s", want, found)
 	}
 	foundFilter := "None"
 	if f, ok := v.Get("filter_string"); ok && f.Truthy() {
@@ -615,14 +627,14 @@ func decodeLMTokenSQL(q LoggedModelQuery) (int, error) {
 		wantFilter = q.Filter
 	}
 	if foundFilter != wantFilter {
-		return 0, Invalidf("Filter string in the page token does not match the requested filter string. Expected: %s. Found: %s", wantFilter, foundFilter)
+		return 0, store.Invalidf("Filter string in the page token does not match the requested filter string. Expected: %s. Found: %s", wantFilter, foundFilter)
 	}
 	foundOrder := "None"
 	if o, ok := v.Get("order_by"); ok && o.Truthy() {
 		foundOrder = o.Repr()
 	}
 	if want := lmOrderByRepr(q.OrderBy); foundOrder != want {
-		return 0, Invalidf("Order by in the page token does not match the requested order by. Expected: %s. Found: %s", want, foundOrder)
+		return 0, store.Invalidf("Order by in the page token does not match the requested order by. Expected: %s. Found: %s", want, foundOrder)
 	}
 	off, ok := v.Get("offset")
 	if !ok || !off.Truthy() {
@@ -638,17 +650,17 @@ func decodeLMTokenSQL(q LoggedModelQuery) (int, error) {
 	case 'B':
 		return 1, nil
 	}
-	return 0, lmInternalf("Query.offset() got an offset of type %s", off.TypeName())
+	return 0, internalf("Query.offset() got an offset of type %s", off.TypeName())
 }
 
-func searchLMSQL(models []*LoggedModel, q LoggedModelQuery) (*LoggedModelPage, error) {
-	off, err := decodeLMTokenSQL(q)
+func searchLMSQL(models []*store.LoggedModel, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
+	off, err := ParseLoggedModelPageToken(q)
 	if err != nil {
 		return nil, err
 	}
 	size := q.MaxResults
 	if size == 0 {
-		size = DefaultLoggedModelMaxResults
+		size = store.DefaultLoggedModelMaxResults
 	}
 	clauses, err := parseLMFilterSQL(q.Filter)
 	if err != nil {
@@ -664,10 +676,10 @@ func searchLMSQL(models []*LoggedModel, q LoggedModelQuery) (*LoggedModelPage, e
 		}
 	}
 	hasMetric := slices.ContainsFunc(clauses, func(c LoggedModelClause) bool { return c.Entity == "metric" })
-	var out []*LoggedModel
+	var out []*store.LoggedModel
 	for _, m := range models {
 		if len(q.Datasets) > 0 && !hasMetric &&
-			!slices.ContainsFunc(m.Metrics, func(x LoggedModelMetric) bool { return lmOnDatasetSQL(x, q.Datasets) }) {
+			!slices.ContainsFunc(m.Metrics, func(x store.LoggedModelMetric) bool { return lmOnDatasetSQL(x, q.Datasets) }) {
 			continue
 		}
 		ok, err := SQLLoggedModels.Match(clauses, q.Datasets, m)
@@ -683,5 +695,5 @@ func searchLMSQL(models []*LoggedModel, q LoggedModelQuery) (*LoggedModelPage, e
 	if err != nil {
 		return nil, err
 	}
-	return &LoggedModelPage{Models: page, NextPageToken: next}, nil
+	return &store.LoggedModelPage{Models: page, NextPageToken: next}, nil
 }

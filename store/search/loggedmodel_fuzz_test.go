@@ -1,8 +1,9 @@
-package store
+package search
 
 import (
-	"errors"
 	"testing"
+
+	"github.com/mlrun-go/mlrun/store"
 )
 
 // FuzzParseLoggedModelFilter checks that neither store's parser panics or
@@ -18,26 +19,26 @@ func FuzzParseLoggedModelFilter(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	m := &LoggedModel{
+	m := &store.LoggedModel{
 		ModelID: "m-0123456789abcdef0123456789abcdef", ExperimentID: "1", Name: "m01", ModelType: "sklearn",
-		Status: LoggedModelReady, CreationTimestamp: 5, LastUpdatedTimestamp: 6,
+		Status: store.LoggedModelReady, CreationTimestamp: 5, LastUpdatedTimestamp: 6,
 		Tags: map[string]string{"t": "v"}, Params: map[string]string{"lr": "0.1"},
-		Metrics: []LoggedModelMetric{{Key: "acc", Value: 0.5, RunID: "r", DatasetName: "d", DatasetDigest: "x"}},
+		Metrics: []store.LoggedModelMetric{{Key: "acc", Value: 0.5, RunID: "r", DatasetName: "d", DatasetDigest: "x"}},
 	}
 	f.Fuzz(func(t *testing.T, filter string) {
 		for _, sem := range []LoggedModelSemantics{FileLoggedModels, SQLLoggedModels} {
 			clauses, err := sem.ParseFilter(filter)
 			if err != nil {
-				if Code(err) != "INVALID_PARAMETER_VALUE" && !errors.Is(err, errLMInternal) {
+				if store.Code(err) != "INVALID_PARAMETER_VALUE" && !IsInternal(err) {
 					t.Fatalf("%s %q: error of unknown kind: %v", sem, filter, err)
 				}
 				continue
 			}
-			if _, err := sem.Match(clauses, nil, m); err != nil && Code(err) != "INVALID_PARAMETER_VALUE" && !errors.Is(err, errLMInternal) {
+			if _, err := sem.Match(clauses, nil, m); err != nil && store.Code(err) != "INVALID_PARAMETER_VALUE" && !IsInternal(err) {
 				t.Fatalf("%s %q: match error of unknown kind: %v", sem, filter, err)
 			}
-			q := LoggedModelQuery{ExperimentIDs: []string{"1"}, Filter: filter, Datasets: []LoggedModelDataset{{Name: "d"}}}
-			if _, err := sem.Search([]*LoggedModel{m, m}, q); err != nil && Code(err) != "INVALID_PARAMETER_VALUE" && !errors.Is(err, errLMInternal) {
+			q := store.LoggedModelQuery{ExperimentIDs: []string{"1"}, Filter: filter, Datasets: []store.LoggedModelDataset{{Name: "d"}}}
+			if _, err := sem.Search([]*store.LoggedModel{m, m}, q); err != nil && store.Code(err) != "INVALID_PARAMETER_VALUE" && !IsInternal(err) {
 				t.Fatalf("%s %q: search error of unknown kind: %v", sem, filter, err)
 			}
 		}

@@ -1,4 +1,4 @@
-package store
+package search
 
 import (
 	"errors"
@@ -9,7 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
 
 // This file is search_logged_models for the backends: MLflow 3.17.2's
@@ -148,23 +149,6 @@ type lmItem struct {
 	num  float64
 }
 
-// errLMInternal marks errors MLflow raises as internal errors (a Python
-// exception without an error code, HTTP 500); Code gives INTERNAL_ERROR.
-var errLMInternal = errors.New("internal error")
-
-func lmInternalf(format string, args ...any) error { return Errorf(errLMInternal, format, args...) }
-
-func lmPyErr(err error) error {
-	var pe *pysql.Error
-	if errors.As(err, &pe) {
-		if pe.Internal {
-			return lmInternalf("%s", pe.Msg)
-		}
-		return Invalidf("%s", pe.Msg)
-	}
-	return err
-}
-
 // File store keys and comparators (SearchLoggedModelsUtils).
 var (
 	lmFileNumericAttrs = []string{"creation_timestamp", "creation_time", "last_updated_timestamp", "last_updated_time"}
@@ -185,10 +169,10 @@ func ParseLoggedModelFilter(filter string) ([]LoggedModelClause, error) {
 // does before it reads any model: ANDed comparisons (AND in any case; OR,
 // NOT and parentheses are rejected), each <identifier> <comparator>
 // <value>, with the entities, keys, comparators and values of
-// [LoggedModelSemantics]. Rejected filters give an ErrInvalidParameter
-// error with MLflow's message, or, where MLflow fails with a Python
-// exception, an error whose [Code] is INTERNAL_ERROR. An empty filter
-// gives no clauses.
+// [LoggedModelSemantics]. Rejected filters give a
+// store.ErrInvalidParameter error with MLflow's message, or, where MLflow
+// fails with a Python exception, an error for which [IsInternal] is true
+// (store.Code gives INTERNAL_ERROR). An empty filter gives no clauses.
 //
 // The file store checks some things only while evaluating: those errors
 // come from [LoggedModelSemantics.Match] and [LoggedModelSemantics.Search].
@@ -207,13 +191,13 @@ func parseLMFilterFile(filter string) ([]LoggedModelClause, error) {
 	}
 	stmts, err := pysql.Parse(filter)
 	if err != nil {
-		return nil, Invalidf("Error on parsing filter '%s'", filter)
+		return nil, store.Invalidf("Error on parsing filter '%s'", filter)
 	}
 	if len(stmts) == 0 {
-		return nil, Invalidf("Invalid filter '%s'. Could not be parsed.", filter)
+		return nil, store.Invalidf("Invalid filter '%s'. Could not be parsed.", filter)
 	}
 	if len(stmts) > 1 {
-		return nil, Invalidf("Search filter contained multiple expression %s. Provide AND-ed expression list.", pysql.Repr(filter))
+		return nil, store.Invalidf("Search filter contained multiple expression %s. Provide AND-ed expression list.", pysql.Repr(filter))
 	}
 	toks := pysql.JoinInComparisons(stmts[0].Tokens())
 	var invalid []string
@@ -224,7 +208,7 @@ func parseLMFilterFile(filter string) ([]LoggedModelClause, error) {
 		invalid = append(invalid, "'"+t.Value()+"'")
 	}
 	if len(invalid) > 0 {
-		return nil, Invalidf("Invalid clause(s) in filter string: %s", strings.Join(invalid, ", "))
+		return nil, store.Invalidf("Invalid clause(s) in filter string: %s", strings.Join(invalid, ", "))
 	}
 	var out []LoggedModelClause
 	for _, t := range toks {
@@ -252,24 +236,24 @@ func lmFileComparison(cmp *pysql.Node) (LoggedModelClause, error) {
 		op := pysql.Upper(toks[1].Value())
 		if op == "IS NULL" || op == "IS NOT NULL" {
 			if !toks[0].IsIdentifier() {
-				return c, Invalidf("Invalid comparison clause. Expected 'Identifier' found '%s'", toks[0].Value())
+				return c, store.Invalidf("Invalid comparison clause. Expected 'Identifier' found '%s'", toks[0].Value())
 			}
 			e, key, err := lmFileIdentifier(toks[0].Value())
 			if err != nil {
 				return c, err
 			}
 			if e != "tag" && e != "param" {
-				return c, Invalidf("IS NULL / IS NOT NULL is only supported for tags and params, not for '%s' '%s'", lmPyEntity(e), key)
+				return c, store.Invalidf("IS NULL / IS NOT NULL is only supported for tags and params, not for '%s' '%s'", lmPyEntity(e), key)
 			}
 			c.Entity, c.Key, c.Op = e, key, op
 			return c, nil
 		}
 	}
 	if len(toks) != 3 {
-		return c, Invalidf("Invalid comparison clause. Expected 3 tokens found %d", len(toks))
+		return c, store.Invalidf("Invalid comparison clause. Expected 3 tokens found %d", len(toks))
 	}
 	if !toks[0].IsIdentifier() {
-		return c, Invalidf("Invalid comparison clause. Expected 'Identifier' found '%s'", toks[0].Value())
+		return c, store.Invalidf("Invalid comparison clause. Expected 'Identifier' found '%s'", toks[0].Value())
 	}
 	e, key, err := lmFileIdentifier(toks[0].Value())
 	if err != nil {
@@ -305,17 +289,17 @@ func lmFileIdentifier(ident string) (string, string, error) {
 		case "dataset", "datasets":
 			e = "dataset"
 		default:
-			return "", "", Invalidf("Invalid entity type '%s'. Valid values are %s", p, lmEntityTypes)
+			return "", "", store.Invalidf("Invalid entity type '%s'. Valid values are %s", p, lmEntityTypes)
 		}
 	} else {
 		key = prefix
 	}
 	key = lmTrimBackticks(lmStripQuotes(key))
 	if e == "attribute" && !slices.Contains(lmFileAttrs, key) {
-		return "", "", Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", key, pysql.SetRepr(lmFileAttrs))
+		return "", "", store.Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", key, pysql.SetRepr(lmFileAttrs))
 	}
 	if e == "dataset" && !slices.Contains(lmDatasetKeys, key) {
-		return "", "", Invalidf("Invalid dataset key '%s' specified. Valid keys are '%s'", key, pysql.SetRepr(lmDatasetKeys))
+		return "", "", store.Invalidf("Invalid dataset key '%s' specified. Valid keys are '%s'", key, pysql.SetRepr(lmDatasetKeys))
 	}
 	return e, key, nil
 }
@@ -342,7 +326,7 @@ func lmQuotedValue(raw string) (string, error) {
 	if lmIsQuoted(raw, "'") || lmIsQuoted(raw, `"`) {
 		return raw[1 : len(raw)-1], nil
 	}
-	return "", Invalidf("Parameter value is either not quoted or unidentified quote types used for string value %s. Use either single or double quotes.", raw)
+	return "", store.Invalidf("Parameter value is either not quoted or unidentified quote types used for string value %s. Use either single or double quotes.", raw)
 }
 
 // lmFileValue is SearchUtils._get_value for the clause's entity.
@@ -354,37 +338,37 @@ func lmFileValue(c *LoggedModelClause, tok *pysql.Node) error {
 	switch c.Entity {
 	case "metric":
 		if !isNum {
-			return Invalidf("Expected numeric value type for metric. Found %s", raw)
+			return store.Invalidf("Expected numeric value type for metric. Found %s", raw)
 		}
 		// The value stays text until it is evaluated: float(value).
 		c.Str = raw
 		if c.Num, err = pysql.Float(raw); err != nil {
-			return lmInternalf("could not convert string to float: %s", pysql.Repr(raw))
+			return internalf("could not convert string to float: %s", pysql.Repr(raw))
 		}
 		c.numeric = true
 	case "param", "tag":
 		if !isStr {
-			return Invalidf("Expected a quoted string value for %s (e.g. 'my-value'). Got value %s", lmPyEntity(c.Entity), raw)
+			return store.Invalidf("Expected a quoted string value for %s (e.g. 'my-value'). Got value %s", lmPyEntity(c.Entity), raw)
 		}
 		c.Str, err = lmQuotedValue(raw)
 	case "attribute":
 		switch {
 		case slices.Contains(lmFileNumericAttrs, c.Key):
 			if !isNum {
-				return Invalidf("Expected numeric value type for numeric attribute: %s. Found %s", c.Key, raw)
+				return store.Invalidf("Expected numeric value type for numeric attribute: %s. Found %s", c.Key, raw)
 			}
 			if tok.IsInteger() {
 				n, err := pysql.Int(raw)
 				if err != nil {
 					f, ferr := pysql.Float(raw)
 					if ferr != nil {
-						return lmInternalf("invalid literal for int() with base 10: %s", pysql.Repr(raw))
+						return internalf("invalid literal for int() with base 10: %s", pysql.Repr(raw))
 					}
 					n = int64(f)
 				}
 				c.Num = float64(n)
 			} else if c.Num, err = pysql.Float(raw); err != nil {
-				return lmInternalf("could not convert string to float: %s", pysql.Repr(raw))
+				return internalf("could not convert string to float: %s", pysql.Repr(raw))
 			}
 			c.Str, c.numeric = raw, true
 		case isStr:
@@ -393,7 +377,7 @@ func lmFileValue(c *LoggedModelClause, tok *pysql.Node) error {
 			c.List, err = lmFileList(raw)
 			c.isList = true
 		default:
-			return Invalidf("Expected a quoted string value for attributes. Got value %s", raw)
+			return store.Invalidf("Expected a quoted string value for attributes. Got value %s", raw)
 		}
 	case "dataset":
 		switch {
@@ -403,7 +387,7 @@ func lmFileValue(c *LoggedModelClause, tok *pysql.Node) error {
 			c.List, err = lmFileList(raw)
 			c.isList = true
 		default:
-			return Invalidf("Expected a quoted string value for dataset attributes. Got value %s", raw)
+			return store.Invalidf("Expected a quoted string value for dataset attributes. Got value %s", raw)
 		}
 	}
 	return err
@@ -415,22 +399,22 @@ func lmFileValue(c *LoggedModelClause, tok *pysql.Node) error {
 func lmFileList(raw string) ([]string, error) {
 	v, err := pysql.LiteralEval(raw)
 	if errors.Is(err, pysql.ErrSyntax) {
-		return nil, Invalidf("While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.")
+		return nil, store.Invalidf("While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.")
 	}
 	if err != nil {
-		return nil, lmInternalf("malformed node or string in %s", raw)
+		return nil, internalf("malformed node or string in %s", raw)
 	}
 	items := []pysql.Value{v}
 	if v.Kind() == 't' {
 		items = v.Items()
 	}
 	if len(items) == 0 {
-		return nil, Invalidf("While parsing a list in the query, expected a non-empty list of string values, but got empty list")
+		return nil, store.Invalidf("While parsing a list in the query, expected a non-empty list of string values, but got empty list")
 	}
 	out := make([]string, 0, len(items))
 	for _, it := range items {
 		if it.Kind() != 's' {
-			return nil, Invalidf("While parsing a list in the query, expected string value, punctuation, or whitespace, but got different type in list: %s", pysql.TupleRepr(items))
+			return nil, store.Invalidf("While parsing a list in the query, expected string value, punctuation, or whitespace, but got different type in list: %s", pysql.TupleRepr(items))
 		}
 		out = append(out, it.Str())
 	}
@@ -483,9 +467,9 @@ func parseLMFilterSQL(filter string) ([]LoggedModelClause, error) {
 			continue
 		}
 		if slices.Contains(lmSQLRelations, c.Key) {
-			return nil, Invalidf("Can't compare a collection to an object or collection; use contains() to test for membership.")
+			return nil, store.Invalidf("Can't compare a collection to an object or collection; use contains() to test for membership.")
 		}
-		return nil, lmInternalf("type object 'SqlLoggedModel' has no attribute %s", pysql.Repr(c.Key))
+		return nil, internalf("type object 'SqlLoggedModel' has no attribute %s", pysql.Repr(c.Key))
 	}
 	return out, nil
 }
@@ -497,10 +481,10 @@ func parseLMFilterSQLSyntax(filter string) ([]LoggedModelClause, error) {
 	}
 	stmts, err := pysql.Parse(filter)
 	if err != nil {
-		return nil, Invalidf("Invalid filter string: %s. %v", pysql.Repr(filter), err)
+		return nil, store.Invalidf("Invalid filter string: %s. %v", pysql.Repr(filter), err)
 	}
 	if len(stmts) != 1 {
-		return nil, Invalidf("Invalid filter string: %s. Expected a single SQL expression.", pysql.Repr(filter))
+		return nil, store.Invalidf("Invalid filter string: %s. Expected a single SQL expression.", pysql.Repr(filter))
 	}
 	var out []LoggedModelClause
 	for _, t := range pysql.JoinInComparisons(stmts[0].Tokens()) {
@@ -512,7 +496,7 @@ func parseLMFilterSQLSyntax(filter string) ([]LoggedModelClause, error) {
 				}
 			}
 			if len(parts) != 3 {
-				return nil, Invalidf("Invalid comparison: %s. Expected a comparison with 3 tokens.", t.Value())
+				return nil, store.Invalidf("Invalid comparison: %s. Expected a comparison with 3 tokens.", t.Value())
 			}
 			c, err := lmSQLComparison(parts[0], pysql.Upper(parts[1]), parts[2])
 			if err != nil {
@@ -524,7 +508,7 @@ func parseLMFilterSQLSyntax(filter string) ([]LoggedModelClause, error) {
 		if pysql.Upper(strings.TrimSpace(t.Value())) == "AND" {
 			continue
 		}
-		return nil, Invalidf("Invalid filter string: %s. Expected a list of comparisons separated by 'AND' (e.g. 'metrics.loss > 0.1 AND params.lr = 0.01').", pysql.Repr(filter))
+		return nil, store.Invalidf("Invalid filter string: %s. Expected a list of comparisons separated by 'AND' (e.g. 'metrics.loss > 0.1 AND params.lr = 0.01').", pysql.Repr(filter))
 	}
 	return out, nil
 }
@@ -541,7 +525,7 @@ func lmSQLComparison(ident, op, value string) (LoggedModelClause, error) {
 		case "tags":
 			c.Entity = "tag"
 		default:
-			return c, Invalidf("Invalid entity type: %s. Expected one of ['attributes', 'metrics', 'params', 'tags'].", pysql.Repr(m[1]))
+			return c, store.Invalidf("Invalid entity type: %s. Expected one of ['attributes', 'metrics', 'params', 'tags'].", pysql.Repr(m[1]))
 		}
 		c.Key = strings.Trim(m[2], "`")
 	} else {
@@ -564,12 +548,12 @@ func lmSQLComparison(ident, op, value string) (LoggedModelClause, error) {
 		ops = lmSQLNumericOps
 	}
 	if !slices.Contains(ops, op) {
-		return c, Invalidf("Invalid comparison operator for %s.%s: %s. Expected one of %s.", lmSQLEntityName(c.Entity), c.Key, pysql.Repr(op), lmTupleRepr(ops))
+		return c, store.Invalidf("Invalid comparison operator for %s.%s: %s. Expected one of %s.", lmSQLEntityName(c.Entity), c.Key, pysql.Repr(op), lmTupleRepr(ops))
 	}
 	if numeric {
 		f, err := pysql.Float(value)
 		if err != nil {
-			return c, lmInternalf("could not convert string to float: %s", pysql.Repr(value))
+			return c, internalf("could not convert string to float: %s", pysql.Repr(value))
 		}
 		c.Num, c.Str, c.numeric = f, value, true
 		return c, nil
@@ -577,7 +561,7 @@ func lmSQLComparison(ident, op, value string) (LoggedModelClause, error) {
 	if strings.HasPrefix(value, "(") && strings.HasSuffix(value, ")") {
 		v, err := pysql.LiteralEval(value)
 		if err != nil {
-			return c, lmInternalf("malformed node or string in %s", value)
+			return c, internalf("malformed node or string in %s", value)
 		}
 		c.isList = true
 		switch v.Kind() {
@@ -594,7 +578,7 @@ func lmSQLComparison(ident, op, value string) (LoggedModelClause, error) {
 		default:
 			// A lone number and the like reach SQLAlchemy as a scalar,
 			// which it cannot use as a list.
-			return c, lmInternalf("IN expression list, SELECT construct, or bound parameter object expected, got %s", v.Repr())
+			return c, internalf("IN expression list, SELECT construct, or bound parameter object expected, got %s", v.Repr())
 		}
 		for _, it := range c.items {
 			c.List = append(c.List, it.text())
@@ -634,7 +618,7 @@ func lmSQLItem(v pysql.Value) (lmItem, error) {
 	case 'i', 'f':
 		f, err := pysql.Float(v.Num())
 		if err != nil {
-			return lmItem{}, lmInternalf("%s", err)
+			return lmItem{}, internalf("%s", err)
 		}
 		if math.IsNaN(f) {
 			return lmItem{kind: 'N'}, nil
@@ -648,7 +632,7 @@ func lmSQLItem(v pysql.Value) (lmItem, error) {
 	case 'N':
 		return lmItem{kind: 'N'}, nil
 	}
-	return lmItem{}, Invalidf("(sqlite3.ProgrammingError) Error binding parameter: type '%s' is not supported", v.TypeName())
+	return lmItem{}, store.Invalidf("(sqlite3.ProgrammingError) Error binding parameter: type '%s' is not supported", v.TypeName())
 }
 
 func (it lmItem) text() string {
@@ -664,7 +648,7 @@ func (it lmItem) text() string {
 // semantics the clauses were parsed with and no dataset filter. A clause
 // the store would fail on counts as not matching; use
 // [LoggedModelSemantics.Match] to get that error.
-func MatchLoggedModel(clauses []LoggedModelClause, m *LoggedModel) bool {
+func MatchLoggedModel(clauses []LoggedModelClause, m *store.LoggedModel) bool {
 	sem := FileLoggedModels
 	if len(clauses) > 0 {
 		sem = clauses[0].sem
@@ -682,7 +666,7 @@ func MatchLoggedModel(clauses []LoggedModelClause, m *LoggedModel) bool {
 //
 // Without a metric clause, datasets do not restrict anything here; see
 // [LoggedModelSemantics.Search] for the rule that then applies.
-func (sem LoggedModelSemantics) Match(clauses []LoggedModelClause, datasets []LoggedModelDataset, m *LoggedModel) (bool, error) {
+func (sem LoggedModelSemantics) Match(clauses []LoggedModelClause, datasets []store.LoggedModelDataset, m *store.LoggedModel) (bool, error) {
 	for _, c := range clauses {
 		var ok bool
 		var err error
@@ -698,7 +682,7 @@ func (sem LoggedModelSemantics) Match(clauses []LoggedModelClause, datasets []Lo
 	return true, nil
 }
 
-func lmOnDataset(x LoggedModelMetric, ds []LoggedModelDataset) bool {
+func lmOnDataset(x store.LoggedModelMetric, ds []store.LoggedModelDataset) bool {
 	for _, d := range ds {
 		if x.DatasetName == d.Name && (d.Digest == "" || x.DatasetDigest == d.Digest) {
 			return true
@@ -708,13 +692,13 @@ func lmOnDataset(x LoggedModelMetric, ds []LoggedModelDataset) bool {
 }
 
 // matchLMFile is SearchLoggedModelsUtils._does_logged_model_match_clause.
-func matchLMFile(c LoggedModelClause, datasets []LoggedModelDataset, m *LoggedModel) (bool, error) {
+func matchLMFile(c LoggedModelClause, datasets []store.LoggedModelDataset, m *store.LoggedModel) (bool, error) {
 	op := c.Op
 	var lhs lmPy
 	switch {
 	case c.Entity == "metric":
 		if !slices.Contains(lmMetricOps, op) {
-			return false, Invalidf("Invalid comparator '%s' not one of '%s", op, pysql.SetRepr(lmMetricOps))
+			return false, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pysql.SetRepr(lmMetricOps))
 		}
 		for _, x := range m.Metrics {
 			if x.Key == c.Key && (len(datasets) == 0 || lmOnDataset(x, datasets)) {
@@ -728,7 +712,7 @@ func matchLMFile(c LoggedModelClause, datasets []LoggedModelDataset, m *LoggedMo
 			if c.Entity == "tag" {
 				q = ""
 			}
-			return false, Invalidf("Invalid comparator '%s' not one of '%s%s", op, pysql.SetRepr(lmFileParamOps), q)
+			return false, store.Invalidf("Invalid comparator '%s' not one of '%s%s", op, pysql.SetRepr(lmFileParamOps), q)
 		}
 		vals := m.Params
 		if c.Entity == "tag" {
@@ -741,7 +725,7 @@ func matchLMFile(c LoggedModelClause, datasets []LoggedModelDataset, m *LoggedMo
 		lhs = lmPy{kind: 's', str: v}
 	case c.Entity == "attribute" && slices.Contains(lmFileNumericAttrs, c.Key):
 		if !slices.Contains(lmMetricOps, op) {
-			return false, Invalidf("Invalid comparator '%s' not one of '%s", op, pysql.SetRepr(lmSQLStringOps))
+			return false, store.Invalidf("Invalid comparator '%s' not one of '%s", op, pysql.SetRepr(lmSQLStringOps))
 		}
 		switch c.Key {
 		case "creation_timestamp":
@@ -749,7 +733,7 @@ func matchLMFile(c LoggedModelClause, datasets []LoggedModelDataset, m *LoggedMo
 		case "last_updated_timestamp":
 			return lmCompareNum(op, float64(m.LastUpdatedTimestamp), c.Num), nil
 		}
-		return false, lmInternalf("'LoggedModel' object has no attribute '%s'", c.Key)
+		return false, internalf("'LoggedModel' object has no attribute '%s'", c.Key)
 	default:
 		switch c.Key {
 		case "name":
@@ -763,7 +747,7 @@ func matchLMFile(c LoggedModelClause, datasets []LoggedModelDataset, m *LoggedMo
 		case "source_run_id":
 			lhs = lmOptional(m.SourceRunID)
 		default:
-			return false, Invalidf("Invalid logged model search key '%s'", c.Key)
+			return false, store.Invalidf("Invalid logged model search key '%s'", c.Key)
 		}
 	}
 	if lhs.kind == 'N' {
@@ -798,11 +782,11 @@ func lmCompareStr(op, lhs string, c LoggedModelClause) (bool, error) {
 		case "!=":
 			return true, nil
 		case ">", ">=", "<", "<=":
-			return false, lmInternalf("'%s' not supported between instances of 'str' and 'list'", op)
+			return false, internalf("'%s' not supported between instances of 'str' and 'list'", op)
 		case "LIKE", "ILIKE":
-			return false, lmInternalf("expected string or bytes-like object, got 'list'")
+			return false, internalf("expected string or bytes-like object, got 'list'")
 		}
-		return false, lmInternalf("%s", pysql.Repr(op))
+		return false, internalf("%s", pysql.Repr(op))
 	}
 	v := c.Str
 	switch op {
@@ -827,7 +811,7 @@ func lmCompareStr(op, lhs string, c LoggedModelClause) (bool, error) {
 	case "NOT IN":
 		return !strings.Contains(v, lhs), nil
 	}
-	return false, lmInternalf("%s", pysql.Repr(op))
+	return false, internalf("%s", pysql.Repr(op))
 }
 
 func lmCompareNum(op string, a, b float64) bool {
@@ -894,10 +878,10 @@ func lmSQLOptText(s string) lmSQLValue {
 func lmSQLNum(f float64) lmSQLValue { return lmSQLValue{kind: 'n', num: f} }
 
 // lmSQLStatus is LoggedModelStatus.to_int, the status column.
-func lmSQLStatus(s LoggedModelStatus) float64 { return float64(s) }
+func lmSQLStatus(s store.LoggedModelStatus) float64 { return float64(s) }
 
 // lmSQLColumn returns column col of m as SQLite holds it.
-func lmSQLColumn(m *LoggedModel, col string) lmSQLValue {
+func lmSQLColumn(m *store.LoggedModel, col string) lmSQLValue {
 	switch col {
 	case "model_id":
 		return lmSQLText(m.ModelID)
@@ -947,12 +931,12 @@ func lmSQLStored(v float64) float64 {
 // value (a list value with = != or LIKE).
 func lmSQLBindError(c LoggedModelClause) error {
 	if c.isList && c.Op != "IN" && c.Op != "NOT IN" {
-		return Invalidf("(sqlite3.ProgrammingError) Error binding parameter: type 'tuple' is not supported")
+		return store.Invalidf("(sqlite3.ProgrammingError) Error binding parameter: type 'tuple' is not supported")
 	}
 	return nil
 }
 
-func matchLMSQL(c LoggedModelClause, datasets []LoggedModelDataset, m *LoggedModel) (bool, error) {
+func matchLMSQL(c LoggedModelClause, datasets []store.LoggedModelDataset, m *store.LoggedModel) (bool, error) {
 	if err := lmSQLBindError(c); err != nil {
 		return false, err
 	}
@@ -982,7 +966,7 @@ func matchLMSQL(c LoggedModelClause, datasets []LoggedModelDataset, m *LoggedMod
 	return lmSQLCompare(c, lmSQLColumn(m, col), integer), nil
 }
 
-func lmOnDatasetSQL(x LoggedModelMetric, ds []LoggedModelDataset) bool {
+func lmOnDatasetSQL(x store.LoggedModelMetric, ds []store.LoggedModelDataset) bool {
 	for _, d := range ds {
 		if x.DatasetName == d.Name && (d.Digest == "" || x.DatasetDigest == d.Digest) {
 			return true

@@ -1,12 +1,4 @@
-// Package registrysearch evaluates MLflow model-registry searches
-// (search_registered_models, search_model_versions) in memory, for backends
-// that hold the registry as files. Filter strings are parsed by
-// store/search (MLflow's sqlparse-based grammar); this package applies the
-// parsed clauses, order_by lists and page tokens with the semantics of
-// MLflow's SQL registry store on SQLite: LIKE is case-sensitive with % and
-// _ wildcards and no escape, ILIKE folds ASCII letters, and a clause on a
-// tag the entity does not have is false (even for !=).
-package registrysearch
+package search
 
 import (
 	"cmp"
@@ -14,21 +6,28 @@ import (
 	"strings"
 
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/search"
 )
 
-// RegisteredModels applies q to all registered models and returns one page.
+// This file evaluates model-registry searches (search_registered_models,
+// search_model_versions) in memory, for backends that hold the registry as
+// files: it applies the parsed filter, order_by list and page token with
+// the semantics of MLflow's SQL registry store on SQLite: LIKE is
+// case-sensitive with % and _ wildcards and no escape, ILIKE folds ASCII
+// letters, and a clause on a tag the entity does not have is false (even
+// for !=).
+
+// PaginateRegisteredModels applies q to all registered models and returns one page.
 // Prompts (models tagged mlflow.prompt.is_prompt=true) are left out unless
 // the filter names that tag, as in MLflow.
-func RegisteredModels(models []*store.RegisteredModel, q store.RegisteredModelQuery) (*store.RegisteredModelPage, error) {
-	page, next, err := searchPage(models, kind[*store.RegisteredModel]{
-		defaultMax: store.DefaultRegisteredModelMaxResults,
-		maxMax:     store.MaxRegisteredModelMaxResults,
-		parse:      search.ParseRegisteredModelFilter,
-		match:      MatchRegisteredModel,
-		orderKeys:  []string{"name", "timestamp", "last_updated_timestamp", "creation_timestamp"},
-		tieBreak:   []orderKey{{"name", true}},
-		tags:       func(m *store.RegisteredModel) map[string]string { return m.Tags },
+func PaginateRegisteredModels(models []*store.RegisteredModel, q store.RegisteredModelQuery) (*store.RegisteredModelPage, error) {
+	page, next, err := registryPage(models, registryKind[*store.RegisteredModel]{
+		defaultMax:        store.DefaultRegisteredModelMaxResults,
+		maxMax:            store.MaxRegisteredModelMaxResults,
+		parse:             ParseRegisteredModelFilter,
+		match:             MatchRegisteredModel,
+		registryOrderKeys: []string{"name", "timestamp", "last_updated_timestamp", "creation_timestamp"},
+		tieBreak:          []registryOrderKey{{"name", true}},
+		tags:              func(m *store.RegisteredModel) map[string]string { return m.Tags },
 		compare: func(a, b *store.RegisteredModel, key string) int {
 			switch key {
 			case "name":
@@ -45,23 +44,23 @@ func RegisteredModels(models []*store.RegisteredModel, q store.RegisteredModelQu
 	return &store.RegisteredModelPage{Models: page, NextPageToken: next}, nil
 }
 
-// ModelVersions applies q to all (non-deleted) model versions and returns
+// PaginateModelVersions applies q to all (non-deleted) model versions and returns
 // one page. Default order: last_updated_timestamp DESC, name ASC,
 // version_number DESC.
-func ModelVersions(versions []*store.ModelVersion, q store.ModelVersionQuery) (*store.ModelVersionPage, error) {
+func PaginateModelVersions(versions []*store.ModelVersion, q store.ModelVersionQuery) (*store.ModelVersionPage, error) {
 	orderBy := q.OrderBy
 	if len(orderBy) == 0 {
 		orderBy = []string{"last_updated_timestamp DESC", "name ASC", "version_number DESC"}
 	}
-	page, next, err := searchPage(versions, kind[*store.ModelVersion]{
-		defaultMax: store.DefaultModelVersionMaxResults,
-		maxMax:     store.MaxModelVersionMaxResults,
-		parse:      search.ParseModelVersionFilter,
-		match:      MatchModelVersion,
-		orderKeys:  []string{"name", "version_number", "creation_timestamp", "last_updated_timestamp", "timestamp"},
-		tieBreak:   []orderKey{{"name", true}, {"version_number", false}},
-		deleted:    func(mv *store.ModelVersion) bool { return mv.CurrentStage == store.StageDeletedInternal },
-		tags:       func(mv *store.ModelVersion) map[string]string { return mv.Tags },
+	page, next, err := registryPage(versions, registryKind[*store.ModelVersion]{
+		defaultMax:        store.DefaultModelVersionMaxResults,
+		maxMax:            store.MaxModelVersionMaxResults,
+		parse:             ParseModelVersionFilter,
+		match:             MatchModelVersion,
+		registryOrderKeys: []string{"name", "version_number", "creation_timestamp", "last_updated_timestamp", "timestamp"},
+		tieBreak:          []registryOrderKey{{"name", true}, {"version_number", false}},
+		deleted:           func(mv *store.ModelVersion) bool { return mv.CurrentStage == store.StageDeletedInternal },
+		tags:              func(mv *store.ModelVersion) map[string]string { return mv.Tags },
 		compare: func(a, b *store.ModelVersion, key string) int {
 			switch key {
 			case "name":
@@ -80,24 +79,24 @@ func ModelVersions(versions []*store.ModelVersion, q store.ModelVersionQuery) (*
 	return &store.ModelVersionPage{Versions: page, NextPageToken: next}, nil
 }
 
-// kind describes how to search one kind of registry entity.
-type kind[T any] struct {
-	defaultMax, maxMax int                                  // max_results when 0, and its limit
-	parse              func(string) (*search.Filter, error) // the filter grammar
-	match              func(*search.Filter, T) bool
-	orderKeys          []string     // the valid order_by keys
-	tieBreak           []orderKey   // appended to the order unless it names their keys
-	deleted            func(T) bool // left out if true; nil for none
+// registryKind describes how to search one kind of registry entity.
+type registryKind[T any] struct {
+	defaultMax, maxMax int                           // max_results when 0, and its limit
+	parse              func(string) (*Filter, error) // the filter grammar
+	match              func(*Filter, T) bool
+	registryOrderKeys  []string           // the valid order_by keys
+	tieBreak           []registryOrderKey // appended to the order unless it names their keys
+	deleted            func(T) bool       // left out if true; nil for none
 	tags               func(T) map[string]string
 	compare            func(a, b T, key string) int // by an order key ("timestamp" is never passed)
 }
 
-// searchPage filters, sorts and pages items as MLflow's SQL registry store
+// registryPage filters, sorts and pages items as MLflow's SQL registry store
 // does: max_results is checked, then the filter, the order and the page
 // token are parsed, in that order; prompts (tagged
 // mlflow.prompt.is_prompt=true) are left out unless the filter names that
 // tag.
-func searchPage[T any](items []T, k kind[T], maxResults int, filter string, orderBy []string, pageToken string) ([]T, string, error) {
+func registryPage[T any](items []T, k registryKind[T], maxResults int, filter string, orderBy []string, pageToken string) ([]T, string, error) {
 	max := maxResults
 	if max == 0 {
 		max = k.defaultMax
@@ -109,16 +108,16 @@ func searchPage[T any](items []T, k kind[T], maxResults int, filter string, orde
 	if err != nil {
 		return nil, "", err
 	}
-	order, err := parseOrderBy(orderBy, k.orderKeys)
+	order, err := parseRegistryOrderBy(orderBy, k.registryOrderKeys)
 	if err != nil {
 		return nil, "", err
 	}
 	for _, t := range k.tieBreak {
-		if !hasKey(order, t.key) {
+		if !hasRegistryKey(order, t.key) {
 			order = append(order, t)
 		}
 	}
-	offset, err := search.ParsePageToken(pageToken)
+	offset, err := ParsePageToken(pageToken)
 	if err != nil {
 		return nil, "", err
 	}
@@ -147,11 +146,11 @@ func searchPage[T any](items []T, k kind[T], maxResults int, filter string, orde
 		}
 		return 0
 	})
-	page, next := paginate(hits, offset, max)
+	page, next := registryPaginate(hits, offset, max)
 	return page, next, nil
 }
 
-func paginate[T any](all []T, offset, max int) ([]T, string) {
+func registryPaginate[T any](all []T, offset, max int) ([]T, string) {
 	if offset < 0 {
 		offset = 0
 	}
@@ -161,24 +160,24 @@ func paginate[T any](all []T, offset, max int) ([]T, string) {
 	end := min(offset+max, len(all))
 	next := ""
 	if end < len(all) {
-		next = search.NewPageToken(end)
+		next = NewPageToken(end)
 	}
 	return all[offset:end], next
 }
 
-type orderKey struct {
+type registryOrderKey struct {
 	key string
 	asc bool
 }
 
-func hasKey(o []orderKey, k string) bool {
-	return slices.ContainsFunc(o, func(x orderKey) bool { return x.key == k })
+func hasRegistryKey(o []registryOrderKey, k string) bool {
+	return slices.ContainsFunc(o, func(x registryOrderKey) bool { return x.key == k })
 }
 
-// parseOrderBy parses "key [ASC|DESC]" clauses; a key may carry the
+// parseRegistryOrderBy parses "key [ASC|DESC]" clauses; a key may carry the
 // attribute. prefix or backticks.
-func parseOrderBy(clauses []string, valid []string) ([]orderKey, error) {
-	var out []orderKey
+func parseRegistryOrderBy(clauses []string, valid []string) ([]registryOrderKey, error) {
+	var out []registryOrderKey
 	seen := map[string]bool{}
 	for _, c := range clauses {
 		f := strings.Fields(c)
@@ -207,19 +206,19 @@ func parseOrderBy(clauses []string, valid []string) ([]orderKey, error) {
 			return nil, store.Invalidf("`order_by` contains duplicate fields: %s", k)
 		}
 		seen[k] = true
-		out = append(out, orderKey{k, asc})
+		out = append(out, registryOrderKey{k, asc})
 	}
 	return out, nil
 }
 
 // MatchRegisteredModel reports whether every clause of f holds for m.
-func MatchRegisteredModel(f *search.Filter, m *store.RegisteredModel) bool {
+func MatchRegisteredModel(f *Filter, m *store.RegisteredModel) bool {
 	if f == nil {
 		return true
 	}
 	for i := range f.Clauses {
 		c := &f.Clauses[i]
-		if c.Entity == search.Tag {
+		if c.Entity == Tag {
 			v, ok := m.Tags[c.Key]
 			if !ok || !matchString(v, c) {
 				return false
@@ -234,13 +233,13 @@ func MatchRegisteredModel(f *search.Filter, m *store.RegisteredModel) bool {
 }
 
 // MatchModelVersion reports whether every clause of f holds for mv.
-func MatchModelVersion(f *search.Filter, mv *store.ModelVersion) bool {
+func MatchModelVersion(f *Filter, mv *store.ModelVersion) bool {
 	if f == nil {
 		return true
 	}
 	for i := range f.Clauses {
 		c := &f.Clauses[i]
-		if c.Entity == search.Tag {
+		if c.Entity == Tag {
 			v, ok := mv.Tags[c.Key]
 			if !ok || !matchString(v, c) {
 				return false
@@ -269,12 +268,12 @@ func MatchModelVersion(f *search.Filter, mv *store.ModelVersion) bool {
 	return true
 }
 
-func matchInt(v int64, c *search.Clause) bool {
+func matchInt(v int64, c *Clause) bool {
 	var want float64
 	switch {
 	case c.Value.IsInt:
 		return cmp3(cmp.Compare(v, c.Value.Int), c.Op)
-	case c.Value.Kind == search.NumberValue:
+	case c.Value.Kind == NumberValue:
 		want = c.Value.Num
 	default:
 		return false
@@ -282,76 +281,20 @@ func matchInt(v int64, c *search.Clause) bool {
 	return cmp3(cmp.Compare(float64(v), want), c.Op)
 }
 
-func cmp3(r int, op search.Op) bool {
+func cmp3(r int, op Op) bool {
 	switch op {
-	case search.Eq:
+	case Eq:
 		return r == 0
-	case search.Ne:
+	case Ne:
 		return r != 0
-	case search.Lt:
+	case Lt:
 		return r < 0
-	case search.Le:
+	case Le:
 		return r <= 0
-	case search.Gt:
+	case Gt:
 		return r > 0
-	case search.Ge:
+	case Ge:
 		return r >= 0
 	}
 	return false
-}
-
-func matchString(v string, c *search.Clause) bool {
-	switch c.Op {
-	case search.Eq:
-		return v == c.Value.Str
-	case search.Ne:
-		return v != c.Value.Str
-	case search.Like:
-		return like(v, c.Value.Str)
-	case search.ILike:
-		return like(asciiLower(v), asciiLower(c.Value.Str))
-	case search.In:
-		return slices.Contains(c.Value.List, v)
-	case search.NotIn:
-		return !slices.Contains(c.Value.List, v)
-	}
-	return false
-}
-
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
-}
-
-// like is SQL LIKE: % any run of characters, _ exactly one, no escape.
-func like(s, p string) bool {
-	sr, pr := []rune(s), []rune(p)
-	var rec func(i, j int) bool
-	memo := map[[2]int]bool{}
-	rec = func(i, j int) bool {
-		if j == len(pr) {
-			return i == len(sr)
-		}
-		k := [2]int{i, j}
-		if v, ok := memo[k]; ok {
-			return v
-		}
-		var r bool
-		switch pr[j] {
-		case '%':
-			r = rec(i, j+1) || (i < len(sr) && rec(i+1, j))
-		case '_':
-			r = i < len(sr) && rec(i+1, j+1)
-		default:
-			r = i < len(sr) && sr[i] == pr[j] && rec(i+1, j+1)
-		}
-		memo[k] = r
-		return r
-	}
-	return rec(0, 0)
 }

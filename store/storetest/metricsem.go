@@ -1,17 +1,21 @@
-package store
+package storetest
 
-import "math"
+import (
+	"math"
+
+	"github.com/mlrun-go/mlrun/store"
+)
 
 // MetricSemantics names how a backend keeps metric values where MLflow's
-// own two stores differ. mlrun's backends each follow the MLflow store
-// whose format they write, so that MLflow reads the same values through
-// either.
+// own two stores differ (Options.Metrics): the suite's oracle for what a
+// backend reads back. mlrun's backends each follow the MLflow store whose
+// format they write, so that MLflow reads the same values through either.
 type MetricSemantics int
 
 const (
 	// FileMetrics is MLflow's file store: every point is kept as logged
 	// (NaN, ±Inf and -0.0 included, duplicates too), and the latest value
-	// is chosen by [Latest].
+	// is chosen by [store.Latest].
 	FileMetrics MetricSemantics = iota
 
 	// SQLMetrics is MLflow's SQL store: ±Inf is stored as
@@ -23,7 +27,7 @@ const (
 )
 
 // Stored returns m as the backend reads it back.
-func (sem MetricSemantics) Stored(m Metric) Metric {
+func (sem MetricSemantics) Stored(m store.Metric) store.Metric {
 	if sem != SQLMetrics {
 		return m
 	}
@@ -40,8 +44,8 @@ func (sem MetricSemantics) Stored(m Metric) Metric {
 
 // History returns what GetMetricHistory reads back after the points of
 // logged were logged in that order.
-func (sem MetricSemantics) History(logged []Metric) []Metric {
-	out := make([]Metric, 0, len(logged))
+func (sem MetricSemantics) History(logged []store.Metric) []store.Metric {
+	out := make([]store.Metric, 0, len(logged))
 	type row struct {
 		key      string
 		ts, step int64
@@ -68,13 +72,13 @@ func (sem MetricSemantics) History(logged []Metric) []Metric {
 
 // Latest returns the latest point of a history given in logging order, as
 // the backend's MLflow store chooses it.
-func (sem MetricSemantics) Latest(logged []Metric) (Metric, bool) {
+func (sem MetricSemantics) Latest(logged []store.Metric) (store.Metric, bool) {
 	h := sem.History(logged)
 	if sem != SQLMetrics {
-		return Latest(h)
+		return store.Latest(h)
 	}
 	if len(h) == 0 {
-		return Metric{}, false
+		return store.Metric{}, false
 	}
 	cmpVal := func(v float64) float64 {
 		if math.IsNaN(v) {

@@ -1,4 +1,4 @@
-package store
+package search
 
 // TestLoggedModelParity replays testdata/loggedmodels/corpus-3.17.2.json,
 // which testdata/loggedmodels/make_corpus.py records with real MLflow: the
@@ -12,12 +12,11 @@ package store
 //
 // Regenerate the corpus (needs ~/.cache/mlrun/venv-3.17.2) with
 //
-//	go test ./store -run TestLoggedModelParity -update
+//	go test ./store/search -run TestLoggedModelParity -update
 
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -30,10 +29,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlrun-go/mlrun/store/internal/pysql"
+	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/search/internal/pysql"
 )
-
-var updateLM = flag.Bool("update", false, "regenerate testdata/loggedmodels/corpus-*.json with MLflow (needs the venv)")
 
 const lmCorpusVersion = "3.17.2"
 
@@ -118,7 +116,7 @@ func lmVenvPython() string {
 func loadLMCorpus(t *testing.T) *lmCorpus {
 	t.Helper()
 	path := filepath.Join("testdata", "loggedmodels", "corpus-"+lmCorpusVersion+".json")
-	if *updateLM {
+	if *update {
 		cmd := exec.Command(lmVenvPython(), filepath.Join("testdata", "loggedmodels", "make_corpus.py"), "-o", path)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
@@ -162,19 +160,19 @@ func lmDeref(s *string) string {
 	return *s
 }
 
-func (cm lmCorpusModel) model(t *testing.T) *LoggedModel {
-	st, err := ParseLoggedModelStatus(cm.Status)
+func (cm lmCorpusModel) model(t *testing.T) *store.LoggedModel {
+	st, err := store.ParseLoggedModelStatus(cm.Status)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &LoggedModel{
+	m := &store.LoggedModel{
 		ModelID: cm.ModelID, ExperimentID: cm.ExperimentID, Name: cm.Name,
 		ArtifactLocation: "file:///artifacts/" + cm.ModelID, ModelType: lmDeref(cm.ModelType),
 		SourceRunID: lmDeref(cm.SourceRunID), Status: st, CreationTimestamp: cm.Created,
 		LastUpdatedTimestamp: cm.Updated, Tags: cm.Tags, Params: cm.Params,
 	}
 	for _, x := range cm.Metrics {
-		m.Metrics = append(m.Metrics, LoggedModelMetric{
+		m.Metrics = append(m.Metrics, store.LoggedModelMetric{
 			Key: x.Key, Value: lmParseFloat(t, x.Value), Timestamp: x.Timestamp, Step: x.Step, RunID: x.RunID,
 			DatasetName: lmDeref(x.DatasetName), DatasetDigest: lmDeref(x.DatasetDigest),
 		})
@@ -184,8 +182,8 @@ func (cm lmCorpusModel) model(t *testing.T) *LoggedModel {
 
 // query turns a corpus case into a request, or reports false when the
 // request cannot be expressed in Go.
-func (c lmCorpusCase) query() (LoggedModelQuery, bool) {
-	q := LoggedModelQuery{ExperimentIDs: c.ExperimentIDs, Filter: c.Filter, MaxResults: c.MaxResults, PageToken: c.PageToken}
+func (c lmCorpusCase) query() (store.LoggedModelQuery, bool) {
+	q := store.LoggedModelQuery{ExperimentIDs: c.ExperimentIDs, Filter: c.Filter, MaxResults: c.MaxResults, PageToken: c.PageToken}
 	str := func(m map[string]any, k string) (string, bool) {
 		v, ok := m[k]
 		if !ok || v == nil {
@@ -200,14 +198,14 @@ func (c lmCorpusCase) query() (LoggedModelQuery, bool) {
 		if !ok1 || !ok2 {
 			return q, false
 		}
-		q.Datasets = append(q.Datasets, LoggedModelDataset{Name: n, Digest: g})
+		q.Datasets = append(q.Datasets, store.LoggedModelDataset{Name: n, Digest: g})
 	}
 	for _, o := range c.OrderBy {
 		f, ok := o["field_name"].(string)
 		if !ok {
 			return q, false
 		}
-		ob := LoggedModelOrderBy{FieldName: f, Ascending: true}
+		ob := store.LoggedModelOrderBy{FieldName: f, Ascending: true}
 		if a, ok := o["ascending"]; ok {
 			b, ok := a.(bool)
 			if !ok {
@@ -227,8 +225,8 @@ func (c lmCorpusCase) query() (LoggedModelQuery, bool) {
 }
 
 // candidates returns what each store's search reads for the experiments.
-func lmCandidates(sem LoggedModelSemantics, models []*LoggedModel, expIDs []string) []*LoggedModel {
-	var out []*LoggedModel
+func lmCandidates(sem LoggedModelSemantics, models []*store.LoggedModel, expIDs []string) []*store.LoggedModel {
+	var out []*store.LoggedModel
 	if sem == FileLoggedModels {
 		for _, id := range expIDs {
 			for _, m := range models {
@@ -247,7 +245,7 @@ func lmCandidates(sem LoggedModelSemantics, models []*LoggedModel, expIDs []stri
 	return out
 }
 
-func lmRunSearch(sem LoggedModelSemantics, models []*LoggedModel, q LoggedModelQuery, onePage bool) (lmSearchResult, error) {
+func lmRunSearch(sem LoggedModelSemantics, models []*store.LoggedModel, q store.LoggedModelQuery, onePage bool) (lmSearchResult, error) {
 	cands := lmCandidates(sem, models, q.ExperimentIDs)
 	res := lmSearchResult{IDs: []string{}}
 	first := true
@@ -273,8 +271,8 @@ func lmRunSearch(sem LoggedModelSemantics, models []*LoggedModel, q LoggedModelQ
 
 var lmSetRe = regexp.MustCompile(`\{'[^{}]*'\}`)
 
-// normMessage sorts the items of Python set literals in a message.
-func normMessage(s string) string {
+// lmNormMessage sorts the items of Python set literals in a message.
+func lmNormMessage(s string) string {
 	return lmSetRe.ReplaceAllStringFunc(s, func(set string) string {
 		items := strings.Split(set[1:len(set)-1], ", ")
 		sort.Strings(items)
@@ -287,7 +285,7 @@ func normMessage(s string) string {
 var lmApproxMessages = []string{"Invalid page token: ", "(sqlite3.ProgrammingError) Error binding parameter"}
 
 func lmErrKind(err error) string {
-	if errors.Is(err, ErrInvalidParameter) {
+	if errors.Is(err, store.ErrInvalidParameter) {
 		return "invalid"
 	}
 	return "internal"
@@ -305,7 +303,7 @@ func checkLMAnswer(want lmCorpusAnswer, got any, err error, names map[string]str
 		if want.Error.kind() != "invalid" {
 			return ""
 		}
-		g, w := normMessage(err.Error()), normMessage(want.Error.Message)
+		g, w := lmNormMessage(err.Error()), lmNormMessage(want.Error.Message)
 		for _, p := range lmApproxMessages {
 			if strings.HasPrefix(w, p) {
 				g, w = g[:min(len(g), len(p))], p
@@ -334,7 +332,7 @@ func TestLoggedModelParity(t *testing.T) {
 	c := loadLMCorpus(t)
 	stores := []struct {
 		sem    LoggedModelSemantics
-		models []*LoggedModel
+		models []*store.LoggedModel
 	}{{FileLoggedModels, nil}, {SQLLoggedModels, nil}}
 	names := map[string]string{}
 	for _, cm := range c.FileModels {
