@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/mlrun-go/mlrun/artifactrepo"
@@ -27,6 +28,13 @@ import (
 // Sync finds the server's copy of a source run (and how a user finds it:
 // `tags."mlrun.sourceRunId" = '<id>'`).
 const SourceRunIDTag = "mlrun.sourceRunId"
+
+// SourceVersionTag is the tag every model version Sync creates carries:
+// the version's number in the store it was synced from (a server numbers
+// the versions it creates itself). A version is the synced copy of a
+// source version when it has this tag and its run is the synced copy of
+// the source version's run.
+const SourceVersionTag = "mlrun.sourceVersion"
 
 // parentRunTag is MLflow's tag of a nested run.
 const parentRunTag = "mlflow.parentRunId"
@@ -43,9 +51,9 @@ type SyncOptions struct {
 	Progress func(Progress)
 	// OpenArtifacts opens the artifact repository of a run on the
 	// destination, at the artifact URI the destination gave the run. Nil
-	// uses artifactrepo.Open with the destination's tracking URI (when it
-	// has a URI method, as reststore.Store) and MLflow's environment
-	// variables for the transport.
+	// uses the destination's ArtifactRepo method (reststore.Store's: the
+	// artifact proxy over the store's own transport), else
+	// artifactrepo.Open (local artifact URIs).
 	OpenArtifacts func(artifactURI string) (artifactrepo.Repo, error)
 
 	phase func(string) // SyncArchive: the pass starting
@@ -71,14 +79,23 @@ type SyncStats struct {
 	// destination (Unchanged); ArtifactBytes the bytes uploaded.
 	Artifacts     Tally `json:"artifacts"`
 	ArtifactBytes int64 `json:"artifact_bytes"`
+	// RegisteredModels and ModelVersions count the registry entries
+	// created and found (a version found may have had its stage, tags or
+	// aliases updated).
+	RegisteredModels Tally `json:"registered_models"`
+	ModelVersions    Tally `json:"model_versions"`
 	// Notes lists what was not synced (deleted entities, logged models,
-	// the registry) and differences kept as the destination had them.
+	// some model versions) and differences kept as the destination had
+	// them.
 	Notes []string `json:"notes"`
+
+	registryUpdates int // stage transitions, tags and aliases set
 }
 
 // Changed reports whether the sync wrote anything.
 func (s *SyncStats) Changed() bool {
-	return s.Experiments.Created+s.Runs.Created+s.Runs.Updated+s.Artifacts.Created > 0
+	return s.Experiments.Created+s.Runs.Created+s.Runs.Updated+s.Artifacts.Created+s.RegisteredModels.Created+
+		s.ModelVersions.Created+s.registryUpdates > 0
 }
 
 // Sync pushes the runs of a local store (src: an mlruns directory or an
@@ -113,13 +130,24 @@ func (s *SyncStats) Changed() bool {
 // Params are immutable in MLflow: a source param whose value differs from
 // the destination's is a conflict (an error matching store.ErrConflict).
 //
+// The model registry is synced where it points at synced runs:
+// registered models are matched by name (created with their description
+// and tags if missing; tags they lack are added), and each version whose
+// source lies among a synced run's artifacts becomes one server version
+// (numbered by the server) whose source is the same place among the
+// server run's artifacts, with its run, description, tags, stage and
+// aliases, and the source version's number in the SourceVersionTag tag;
+// syncing again finds it by that tag and its run, and brings its tags,
+// stage and aliases up to date.
+//
 // Nothing is written before the whole source has been checked against
 // dst (validation, conflicts, and whether the server can be reached): the
 // first pass reads everything and writes nothing. What is not synced, and
 // noted in SyncStats.Notes: deleted experiments and runs of the source,
 // runs deleted on the destination (left as they are), MLflow 3 logged
-// models and run outputs (a server chooses their ids too), and the model
-// registry.
+// models and run outputs (a server chooses their ids too), and model
+// versions that do not point into a synced run's artifacts (such as a
+// logged model's models:/ URI).
 func Sync(ctx context.Context, src, dst store.Store, opts SyncOptions) (SyncStats, error) {
 	var notes []string
 	st, err := syncSource(ctx, dst, storeSource(src, ExportOptions{Experiments: opts.Experiments, RunIDs: opts.RunIDs, Filter: opts.Filter}, &notes), opts)
@@ -153,16 +181,17 @@ func SyncArchive(ctx context.Context, path string, dst store.Store, opts SyncOpt
 
 func syncSource(ctx context.Context, dst store.Store, src source, opts SyncOptions) (SyncStats, error) {
 	if opts.OpenArtifacts == nil {
-		tracking := ""
-		if u, ok := dst.(interface{ URI() string }); ok {
-			tracking = u.URI()
-		}
-		opts.OpenArtifacts = func(uri string) (artifactrepo.Repo, error) {
-			return artifactrepo.Open(uri, &artifactrepo.Options{TrackingURI: tracking})
+		if r, ok := dst.(interface {
+			ArtifactRepo(string) (artifactrepo.Repo, error)
+		}); ok {
+			opts.OpenArtifacts = r.ArtifactRepo
+		} else {
+			opts.OpenArtifacts = func(uri string) (artifactrepo.Repo, error) { return artifactrepo.Open(uri, nil) }
 		}
 	}
 	sy := &syncer{ctx: ctx, dst: dst, opts: opts, srcExps: map[string]*syncExp{},
-		runs: map[string]*store.Run{}, loaded: map[string]bool{}, inStream: map[string]bool{}}
+		runs: map[string]*store.Run{}, loaded: map[string]bool{}, inStream: map[string]bool{},
+		versions: map[string]map[versionKey]*store.ModelVersion{}, aliases: map[string]map[string]int64{}}
 	if opts.phase != nil {
 		opts.phase("check")
 	}
@@ -193,9 +222,13 @@ type syncer struct {
 	srcExps map[string]*syncExp // source experiment id -> its place on dst
 	// runs maps source run ids to their runs on dst, for the destination
 	// experiments loaded (loaded) and the runs created.
-	runs     map[string]*store.Run
-	loaded   map[string]bool
-	inStream map[string]bool // source runs the first pass found to sync
+	runs   map[string]*store.Run
+	loaded map[string]bool
+	// versions maps a registered model's name to its versions on dst
+	// that were synced, by SourceVersionTag and run (loaded once).
+	versions map[string]map[versionKey]*store.ModelVersion
+	aliases  map[string]map[string]int64 // a registered model's aliases on dst (loaded with versions)
+	inStream map[string]bool             // source runs the first pass found to sync
 	deferred []deferredParent
 
 	stats SyncStats
@@ -235,8 +268,8 @@ func (sy *syncer) skipNotes() []string {
 	add(k.dstDeleted, "%d runs synced before are deleted on the destination and were left as they are")
 	add(k.loggedModels, "%d logged models were not synced (sync does not move MLflow 3 logged models: the server chooses their ids)")
 	add(k.outputs, "%d run outputs (links to logged models) were not synced")
-	add(k.registered, "%d registered models were not synced (sync does not move the model registry)")
-	add(k.versions, "%d model versions were not synced")
+	add(k.registered, "%d registered models were not synced (the destination has no model registry)")
+	add(k.versions, "%d model versions were not synced: they do not point into the artifacts of a synced run (a logged model's models:/ URI, a run not synced, a place outside the store)")
 	add(k.parents, "%d nested runs name a parent run that is neither synced nor selected: their mlflow.parentRunId tag was dropped")
 	return out
 }
@@ -287,9 +320,9 @@ func (sy *syncer) pass(src source, dry bool) error {
 			sy.skip.loggedModels++
 			err = sy.skipFiles()
 		case kindRegisteredModel:
-			sy.skip.registered++
+			err = sy.registeredModel(r.RegisteredModel)
 		case kindModelVersion:
-			sy.skip.versions++
+			err = sy.modelVersion(r.ModelVersion)
 		default:
 			err = badf("a %s record outside of its run", r.Kind)
 		}
@@ -947,4 +980,183 @@ func (sy *syncer) upload(repo artifactrepo.Repo, f *file) error {
 		return err
 	}
 	return repo.Put(sy.ctx, f.path, artifactrepo.File(tmp.Name()))
+}
+
+// versionKey identifies a synced model version: its source number and
+// the destination id of its run.
+type versionKey struct {
+	version string
+	runID   string
+}
+
+func (sy *syncer) registeredModel(m *registeredModelRec) error {
+	reg, ok := sy.dst.(store.Registry)
+	if !ok {
+		sy.skip.registered++
+		return nil
+	}
+	rm := &store.RegisteredModel{Name: m.Name, Description: m.Description, Tags: m.Tags}
+	if err := store.ValidateImportRegisteredModel(rm); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	have, err := reg.GetRegisteredModel(sy.ctx, m.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if !sy.dry {
+			if _, err := reg.CreateRegisteredModel(sy.ctx, m.Name, sortedTags(m.Tags), m.Description); err != nil {
+				return fmt.Errorf("sync: registered model %q: %w", m.Name, err)
+			}
+		}
+		sy.versions[m.Name] = map[versionKey]*store.ModelVersion{} // new: no version synced yet
+		sy.aliases[m.Name] = map[string]int64{}
+		sy.stats.RegisteredModels.add(true)
+		return nil
+	case err != nil:
+		return fmt.Errorf("sync: registered model %q: %w", m.Name, err)
+	}
+	sy.stats.RegisteredModels.add(false)
+	for _, k := range slices.Sorted(maps.Keys(m.Tags)) {
+		if _, ok := have.Tags[k]; ok {
+			continue
+		}
+		if !sy.dry {
+			if err := reg.SetRegisteredModelTag(sy.ctx, m.Name, store.Tag{Key: k, Value: m.Tags[k]}); err != nil {
+				return fmt.Errorf("sync: registered model %q: %w", m.Name, err)
+			}
+			sy.stats.registryUpdates++
+		}
+	}
+	return nil
+}
+
+// loadVersions reads the synced versions of a registered model on dst.
+func (sy *syncer) loadVersions(reg store.Registry, name string) (map[versionKey]*store.ModelVersion, error) {
+	if vs, ok := sy.versions[name]; ok {
+		return vs, nil
+	}
+	vs := map[versionKey]*store.ModelVersion{}
+	q := store.ModelVersionQuery{Filter: "name = '" + name + "'", MaxResults: 1000}
+	quoted := strings.ContainsAny(name, `'"\`)
+	if quoted {
+		q.Filter = "" // every version, matched by name here
+	}
+	for {
+		page, err := reg.SearchModelVersions(sy.ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("sync: versions of registered model %q: %w", name, err)
+		}
+		for _, v := range page.Versions {
+			if v.Name != name {
+				continue
+			}
+			if src, ok := v.Tags[SourceVersionTag]; ok {
+				vs[versionKey{src, v.RunID}] = v
+			}
+		}
+		if q.PageToken = page.NextPageToken; q.PageToken == "" {
+			break
+		}
+	}
+	m, err := reg.GetRegisteredModel(sy.ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("sync: registered model %q: %w", name, err)
+	}
+	sy.aliases[name] = maps.Clone(m.Aliases)
+	if sy.aliases[name] == nil {
+		sy.aliases[name] = map[string]int64{}
+	}
+	sy.versions[name] = vs
+	return vs, nil
+}
+
+func (sy *syncer) modelVersion(v *modelVersionRec) error {
+	reg, ok := sy.dst.(store.Registry)
+	ref := v.SourceArtifact
+	if !ok || ref == nil || ref.RunID == "" {
+		sy.skip.versions++
+		return nil
+	}
+	what := fmt.Sprintf("model version %s/%d", v.Name, v.Version)
+	if err := store.ValidateImportModelVersion(&store.ModelVersion{Name: v.Name, Version: v.Version, CurrentStage: cmp.Or(v.CurrentStage, "None"),
+		Source: v.Source, Tags: v.Tags, Aliases: v.Aliases}); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if err := store.ValidateArtifactPath(ref.Path); err != nil {
+		return badf("%s: %v", what, err)
+	}
+	run := sy.runs[ref.RunID]
+	if sy.dry {
+		if run == nil && !sy.inStream[ref.RunID] {
+			sy.skip.versions++
+			return nil
+		}
+		exists := false
+		if run != nil {
+			vs, err := sy.loadVersions(reg, v.Name)
+			if err != nil {
+				return err
+			}
+			_, exists = vs[versionKey{strconv.FormatInt(v.Version, 10), run.Info.RunID}]
+		}
+		sy.stats.ModelVersions.add(!exists)
+		return nil
+	}
+	if run == nil {
+		sy.skip.versions++
+		return nil
+	}
+	vs, err := sy.loadVersions(reg, v.Name)
+	if err != nil {
+		return err
+	}
+	key := versionKey{strconv.FormatInt(v.Version, 10), run.Info.RunID}
+	have := vs[key]
+	sy.stats.ModelVersions.add(have == nil)
+	if have == nil {
+		source := strings.TrimRight(run.Info.ArtifactURI, "/")
+		if ref.Path != "" {
+			source += "/" + ref.Path
+		}
+		tags := sortedTags(v.Tags)
+		tags = append(tags, store.Tag{Key: SourceVersionTag, Value: key.version})
+		mv, err := reg.CreateModelVersion(sy.ctx, store.CreateModelVersionRequest{Name: v.Name, Source: source, RunID: run.Info.RunID,
+			Description: v.Description, Tags: tags})
+		if err != nil {
+			return fmt.Errorf("sync: %s: %w", what, err)
+		}
+		vs[key] = mv
+		have = mv
+	} else {
+		for _, k := range slices.Sorted(maps.Keys(v.Tags)) {
+			if hv, ok := have.Tags[k]; ok && hv == v.Tags[k] {
+				continue
+			}
+			if err := reg.SetModelVersionTag(sy.ctx, v.Name, have.Version, store.Tag{Key: k, Value: v.Tags[k]}); err != nil {
+				return fmt.Errorf("sync: %s: %w", what, err)
+			}
+			sy.stats.registryUpdates++
+		}
+	}
+	if st := cmp.Or(v.CurrentStage, "None"); !strings.EqualFold(st, cmp.Or(have.CurrentStage, "None")) {
+		mv, err := reg.TransitionModelVersionStage(sy.ctx, v.Name, have.Version, st, false)
+		if err != nil {
+			return fmt.Errorf("sync: %s: stage %s: %w", what, st, err)
+		}
+		vs[key], have = mv, mv
+		sy.stats.registryUpdates++
+	}
+	for _, a := range v.Aliases {
+		if n, ok := sy.aliases[v.Name][a]; ok && n == have.Version {
+			continue
+		}
+		if err := reg.SetRegisteredModelAlias(sy.ctx, v.Name, a, have.Version); err != nil {
+			return fmt.Errorf("sync: %s: alias %q: %w", what, a, err)
+		}
+		sy.aliases[v.Name][a] = have.Version
+		sy.stats.registryUpdates++
+	}
+	if sy.opts.Progress != nil {
+		sy.opts.Progress(Progress{Phase: "sync", Unit: "runs", Done: sy.nruns})
+	}
+	return nil
 }

@@ -31,6 +31,7 @@ type offline struct {
 	child     string
 	finished  string
 	artifacts map[string]map[string][]byte // run id -> path -> bytes
+	model     string                       // a registered model
 }
 
 const syncT0 = int64(1_750_000_000_000)
@@ -112,6 +113,20 @@ func logOffline(t *testing.T, s store.Store, prefix string) *offline {
 
 	deleted := newRun("deleted", syncT0+40)
 	mustT(t, s.DeleteRun(ctx, deleted))
+
+	// The parent's model, registered with a stage and an alias.
+	reg := s.(store.Registry)
+	o.model = prefix + "-ridge ✓"
+	_, err = reg.CreateRegisteredModel(ctx, o.model, []store.Tag{{Key: "owner", Value: "ml ✓"}}, "ridge models")
+	mustT(t, err)
+	pr, err := s.GetRun(ctx, o.parent)
+	mustT(t, err)
+	mv, err := reg.CreateModelVersion(ctx, store.CreateModelVersionRequest{Name: o.model, Source: strings.TrimRight(pr.Info.ArtifactURI, "/") + "/model",
+		RunID: o.parent, Tags: []store.Tag{{Key: "v", Value: "1"}}, Description: "first"})
+	mustT(t, err)
+	_, err = reg.TransitionModelVersionStage(ctx, o.model, mv.Version, "Production", false)
+	mustT(t, err)
+	mustT(t, reg.SetRegisteredModelAlias(ctx, o.model, "champion", mv.Version))
 	return o
 }
 
@@ -142,9 +157,7 @@ func TestSync(t *testing.T) {
 			dst := openFresh(t, v)
 			defer dst.Close()
 			srv := sharedServer(t, v)
-			opts := archive.SyncOptions{OpenArtifacts: func(uri string) (artifactrepo.Repo, error) {
-				return artifactrepo.Open(uri, &artifactrepo.Options{TrackingURI: srv.URL, HTTP: testHTTP()})
-			}}
+			var opts archive.SyncOptions // artifacts through dst.ArtifactRepo
 			dir := t.TempDir()
 			fs, err := fsstore.Open(ctx, filepath.Join(dir, "mlruns"), nil)
 			mustT(t, err)
@@ -155,7 +168,8 @@ func TestSync(t *testing.T) {
 			for _, o := range []*offline{logOffline(t, fs, "file"), logOffline(t, sq, "sqlite")} {
 				st, err := archive.Sync(ctx, o.s, dst, opts)
 				mustT(t, err)
-				if st.Runs.Created != 3 || st.Experiments.Created != 1 || st.Artifacts.Created != 4 || st.MetricPoints != 1200+5+2+1 {
+				if st.Runs.Created != 3 || st.Experiments.Created != 1 || st.Artifacts.Created != 4 || st.MetricPoints != 1200+5+2+1 ||
+					st.RegisteredModels.Created != 1 || st.ModelVersions.Created != 1 {
 					t.Errorf("%s: first sync: %+v", o.expName, st)
 				}
 				if o.s == fs { // the child is still running there
@@ -171,7 +185,8 @@ func TestSync(t *testing.T) {
 				}
 				st, err = archive.Sync(ctx, o.s, dst, opts)
 				mustT(t, err)
-				if st.Changed() || st.Runs.Unchanged != 3 || st.MetricPoints != 0 || st.Params != 0 || st.Tags != 0 || st.Artifacts.Unchanged != 5 {
+				if st.Changed() || st.Runs.Unchanged != 3 || st.MetricPoints != 0 || st.Params != 0 || st.Tags != 0 || st.Artifacts.Unchanged != 5 ||
+					st.ModelVersions.Unchanged != 1 {
 					t.Errorf("%s: third sync changed something: %+v", o.expName, st)
 				}
 				checkServer(t, v, srv.URL, o)
@@ -196,7 +211,7 @@ const readServerPy = `
 import json, sys, mlflow
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
-uri, name = sys.argv[1], sys.argv[2]
+uri, name, model = sys.argv[1], sys.argv[2], sys.argv[3]
 c = MlflowClient(uri)
 exp = c.get_experiment_by_name(name)
 out = {"experiment_tags": exp.tags, "runs": []}
@@ -219,6 +234,10 @@ for r in c.search_runs([exp.experiment_id], run_view_type=ViewType.ALL, max_resu
         local = mlflow.artifacts.download_artifacts(run_id=i.run_id, artifact_path=p, tracking_uri=uri)
         d["Artifacts"][p] = open(local, "rb").read().hex()
     out["runs"].append(d)
+m = c.get_registered_model(model)
+out["model"] = {"tags": m.tags, "description": m.description, "aliases": m.aliases,
+    "versions": [{"version": v.version, "run_id": v.run_id, "source": v.source, "stage": v.current_stage, "tags": v.tags,
+                  "description": v.description, "aliases": list(c.get_model_version(model, v.version).aliases)} for v in c.search_model_versions(f"name='{model}'")]}
 print(json.dumps(out))
 `
 
@@ -226,10 +245,24 @@ print(json.dumps(out))
 // the source store.
 func checkServer(t *testing.T, version, uri string, o *offline) {
 	t.Helper()
-	out := mlflowtest.Run(t, version, t.TempDir(), readServerPy, uri, o.expName)
+	out := mlflowtest.Run(t, version, t.TempDir(), readServerPy, uri, o.expName, o.model)
 	var got struct {
 		ExperimentTags map[string]string `json:"experiment_tags"`
 		Runs           []pyRun           `json:"runs"`
+		Model          struct {
+			Tags        map[string]string `json:"tags"`
+			Description string            `json:"description"`
+			Aliases     map[string]string `json:"aliases"`
+			Versions    []struct {
+				Version     string            `json:"version"`
+				RunID       string            `json:"run_id"`
+				Source      string            `json:"source"`
+				Stage       string            `json:"stage"`
+				Tags        map[string]string `json:"tags"`
+				Description string            `json:"description"`
+				Aliases     []string          `json:"aliases"`
+			} `json:"versions"`
+		} `json:"model"`
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("python output %s: %v", out, err)
@@ -247,6 +280,21 @@ func checkServer(t *testing.T, version, uri string, o *offline) {
 	}
 	if len(got.Runs) != 3 {
 		t.Errorf("the server holds %d runs, want 3", len(got.Runs))
+	}
+	m := got.Model
+	if m.Tags["owner"] != "ml ✓" || m.Description != "ridge models" || len(m.Versions) != 1 {
+		t.Errorf("registered model %q on the server: %+v", o.model, m)
+	} else {
+		v := m.Versions[0]
+		parent := bySource[o.parent]
+		if v.RunID != parent.ID || !strings.HasSuffix(v.Source, "/model") || v.Stage != "Production" || v.Tags["v"] != "1" ||
+			v.Tags[archive.SourceVersionTag] != "1" || v.Description != "first" || !slices.Equal(v.Aliases, []string{"champion"}) ||
+			m.Aliases["champion"] != v.Version {
+			t.Errorf("model version on the server: %+v (parent run %s)", v, parent.ID)
+		}
+		if _, ok := parent.Artifacts[strings.TrimPrefix(v.Source[strings.LastIndex(v.Source, "/model"):], "/")+"/weights.bin"]; !ok {
+			t.Errorf("the version's source %s does not hold the model's files %v", v.Source, slices.Sorted(mapsKeys(parent.Artifacts)))
+		}
 	}
 	for _, id := range []string{o.parent, o.child, o.finished} {
 		r, ok := bySource[id]
@@ -391,9 +439,7 @@ func TestSyncArchive(t *testing.T) {
 	dst := openFresh(t, v)
 	defer dst.Close()
 	srv := sharedServer(t, v)
-	opts := archive.SyncOptions{OpenArtifacts: func(uri string) (artifactrepo.Repo, error) {
-		return artifactrepo.Open(uri, &artifactrepo.Options{TrackingURI: srv.URL, HTTP: testHTTP()})
-	}}
+	var opts archive.SyncOptions
 	dir := t.TempDir()
 	fs, err := fsstore.Open(ctx, filepath.Join(dir, "mlruns"), nil)
 	mustT(t, err)
@@ -433,10 +479,7 @@ func TestSyncConflict(t *testing.T) {
 	v := versions()[len(versions())-1]
 	dst := openFresh(t, v)
 	defer dst.Close()
-	srv := sharedServer(t, v)
-	opts := archive.SyncOptions{OpenArtifacts: func(uri string) (artifactrepo.Repo, error) {
-		return artifactrepo.Open(uri, &artifactrepo.Options{TrackingURI: srv.URL, HTTP: testHTTP()})
-	}}
+	var opts archive.SyncOptions
 	fs, err := fsstore.Open(ctx, filepath.Join(t.TempDir(), "mlruns"), nil)
 	mustT(t, err)
 	defer fs.Close()
