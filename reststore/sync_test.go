@@ -1,6 +1,7 @@
 package reststore_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -569,5 +570,40 @@ func TestSyncCommand(t *testing.T) {
 	mustT(t, err)
 	defer fs.Close()
 	o.s = fs
+	checkServer(t, v, srv.URL, o)
+}
+
+// TestSyncInterrupted cuts a sync short after its first run and syncs
+// again: the second sync completes the first (no run twice, every point
+// once, the nested runs under their parent), and a third changes nothing.
+func TestSyncInterrupted(t *testing.T) {
+	v := versions()[len(versions())-1]
+	dst := openFresh(t, v)
+	defer dst.Close()
+	srv := sharedServer(t, v)
+	fs, err := fsstore.Open(ctx, filepath.Join(t.TempDir(), "mlruns"), nil)
+	mustT(t, err)
+	defer fs.Close()
+	o := logOffline(t, fs, "interrupted")
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	opts := archive.SyncOptions{Progress: func(p archive.Progress) {
+		if p.Phase == "sync" && p.Done == 1 {
+			cancel()
+		}
+	}}
+	if _, err := archive.Sync(cctx, fs, dst, opts); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted sync: %v, want context.Canceled", err)
+	}
+	st, err := archive.Sync(ctx, fs, dst, archive.SyncOptions{})
+	mustT(t, err)
+	if st.Runs.Created != 2 || st.Runs.Created+st.Runs.Updated+st.Runs.Unchanged != 3 {
+		t.Errorf("sync after the interruption: %+v", st)
+	}
+	st, err = archive.Sync(ctx, fs, dst, archive.SyncOptions{})
+	mustT(t, err)
+	if st.Changed() {
+		t.Errorf("third sync changed something: %+v", st)
+	}
 	checkServer(t, v, srv.URL, o)
 }
