@@ -1155,8 +1155,5 @@ func (sy *syncer) modelVersion(v *modelVersionRec) error {
 		sy.aliases[v.Name][a] = have.Version
 		sy.stats.registryUpdates++
 	}
-	if sy.opts.Progress != nil {
-		sy.opts.Progress(Progress{Phase: "sync", Unit: "runs", Done: sy.nruns})
-	}
 	return nil
 }
