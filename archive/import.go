@@ -138,9 +138,7 @@ type importer struct {
 	nruns  int64
 	noteLM bool
 
-	next func() (item, error, bool)
-	held *item // an item peeked at
-	herr error
+	stream
 }
 
 type expPlace struct {
@@ -159,7 +157,7 @@ func importPass(ctx context.Context, dst store.Store, imp store.Importer, src so
 	im := &importer{ctx: ctx, dst: dst, imp: imp, lms: lms, reg: reg, dry: dry, opts: opts, exps: map[string]expPlace{}}
 	next, stop := iter.Pull2(src(ctx))
 	defer stop()
-	im.next = next
+	im.start(next)
 	for {
 		it, err, ok := im.take()
 		if !ok {
@@ -189,28 +187,6 @@ func importPass(ctx context.Context, dst store.Store, imp store.Importer, src so
 			return im.stats, err
 		}
 	}
-}
-
-// take returns the next item; ok is false at the end of the stream.
-func (im *importer) take() (item, error, bool) {
-	if im.held != nil {
-		it, err := *im.held, im.herr
-		im.held, im.herr = nil, nil
-		return it, err, true
-	}
-	return im.next()
-}
-
-// peek returns the next item without taking it.
-func (im *importer) peek() (item, error, bool) {
-	if im.held == nil {
-		it, err, ok := im.next()
-		if !ok {
-			return item{}, nil, false
-		}
-		im.held, im.herr = &it, err
-	}
-	return *im.held, im.herr, true
 }
 
 func (im *importer) opt() store.ImportOptions { return store.ImportOptions{DryRun: im.dry} }
@@ -286,24 +262,13 @@ func (im *importer) run(r *runRec) error {
 	var streamErr error
 	metrics := func(yield func([]store.Metric, error) bool) {
 		for {
-			it, err, ok := im.peek()
-			if !ok {
-				return
-			}
+			m, err := im.takeMetrics(r.RunID)
 			if err != nil {
-				im.take()
 				streamErr = err
 				yield(nil, err)
 				return
 			}
-			if it.rec == nil || it.rec.Kind != kindMetrics {
-				return
-			}
-			im.take()
-			m := it.rec.Metrics
-			if m.RunID != r.RunID {
-				streamErr = badf("metrics of run %s inside run %s", m.RunID, r.RunID)
-				yield(nil, streamErr)
+			if m == nil {
 				return
 			}
 			pts := make([]store.Metric, len(m.Points))
@@ -366,19 +331,13 @@ func (im *importer) files(model bool, owner string, res store.ImportResult) erro
 	}()
 	dir := ""
 	for {
-		it, err, ok := im.peek()
-		if err != nil {
-			im.take()
+		f, err := im.takeFile()
+		if err != nil || f == nil {
 			return err
 		}
-		if !ok || it.file == nil {
-			return nil
-		}
-		f := it.file
 		if f.model != model || f.owner != owner {
 			return badf("artifact file %s of %s %s does not follow its %s", f.path, ownerKind(f.model), f.owner, ownerKind(f.model))
 		}
-		im.take()
 		what := fmt.Sprintf("%s %s: artifact %s", ownerKind(model), owner, f.path)
 		if res.ArtifactLocation == "" { // a dry run of a new entity: nothing there yet
 			if err := drain(f.r); err != nil {

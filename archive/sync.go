@@ -235,9 +235,7 @@ type syncer struct {
 	nruns int64
 	skip  skipped
 
-	next func() (item, error, bool)
-	held *item
-	herr error
+	stream
 }
 
 type syncExp struct {
@@ -274,32 +272,12 @@ func (sy *syncer) skipNotes() []string {
 	return out
 }
 
-func (sy *syncer) take() (item, error, bool) {
-	if sy.held != nil {
-		it, err := *sy.held, sy.herr
-		sy.held, sy.herr = nil, nil
-		return it, err, true
-	}
-	return sy.next()
-}
-
-func (sy *syncer) peek() (item, error, bool) {
-	if sy.held == nil {
-		it, err, ok := sy.next()
-		if !ok {
-			return item{}, nil, false
-		}
-		sy.held, sy.herr = &it, err
-	}
-	return *sy.held, sy.herr, true
-}
-
 func (sy *syncer) pass(src source, dry bool) error {
 	sy.dry = dry
 	sy.skip = skipped{}
 	next, stop := iter.Pull2(src(sy.ctx))
 	defer stop()
-	sy.next, sy.held, sy.herr = next, nil, nil
+	sy.start(next)
 	for {
 		it, err, ok := sy.take()
 		if !ok {
@@ -444,15 +422,13 @@ func tagValue(tags []store.Tag, key string) string {
 // skipRun consumes a run's metrics, run_end record and files.
 func (sy *syncer) skipRun(runID string) error {
 	for {
-		it, err, ok := sy.peek()
+		m, err := sy.takeMetrics(runID)
 		if err != nil {
-			sy.take()
 			return err
 		}
-		if !ok || it.rec == nil || it.rec.Kind != kindMetrics {
+		if m == nil {
 			break
 		}
-		sy.take()
 	}
 	it, err, ok := sy.take()
 	switch {
@@ -467,16 +443,11 @@ func (sy *syncer) skipRun(runID string) error {
 // skipFiles drains the artifact files that follow a record.
 func (sy *syncer) skipFiles() error {
 	for {
-		it, err, ok := sy.peek()
-		if err != nil {
-			sy.take()
+		f, err := sy.takeFile()
+		if err != nil || f == nil {
 			return err
 		}
-		if !ok || it.file == nil {
-			return nil
-		}
-		sy.take()
-		if err := drain(it.file.r); err != nil {
+		if err := drain(f.r); err != nil {
 			return err
 		}
 	}
@@ -711,18 +682,12 @@ func (sy *syncer) logBatch(runID string, metrics []store.Metric, params []store.
 func (sy *syncer) checkMetrics(runID string) error {
 	var points int64
 	for {
-		it, err, ok := sy.peek()
+		m, err := sy.takeMetrics(runID)
 		if err != nil {
-			sy.take()
 			return err
 		}
-		if !ok || it.rec == nil || it.rec.Kind != kindMetrics {
+		if m == nil {
 			break
-		}
-		sy.take()
-		m := it.rec.Metrics
-		if m.RunID != runID {
-			return badf("metrics of run %s inside run %s", m.RunID, runID)
 		}
 		for _, p := range m.Points {
 			if err := store.ValidateMetric(store.Metric{Key: m.Key, Value: p.Value, Timestamp: p.Timestamp, Step: p.Step}); err != nil {
@@ -795,18 +760,12 @@ func (sy *syncer) metrics(srcID string, have *store.Run, created bool, w *runWri
 		return nil
 	}
 	for {
-		it, err, ok := sy.peek()
+		m, err := sy.takeMetrics(srcID)
 		if err != nil {
-			sy.take()
 			return err
 		}
-		if !ok || it.rec == nil || it.rec.Kind != kindMetrics {
+		if m == nil {
 			break
-		}
-		sy.take()
-		m := it.rec.Metrics
-		if m.RunID != srcID {
-			return badf("metrics of run %s inside run %s", m.RunID, srcID)
 		}
 		if m.Key != key || counts == nil {
 			key = m.Key
@@ -879,16 +838,10 @@ func (sy *syncer) files(srcID, artifactURI string, created bool) (int64, error) 
 	listed := map[string]map[string]artifactrepo.FileInfo{} // dir -> name -> entry
 	var uploaded int64
 	for {
-		it, err, ok := sy.peek()
-		if err != nil {
-			sy.take()
+		f, err := sy.takeFile()
+		if err != nil || f == nil {
 			return uploaded, err
 		}
-		if !ok || it.file == nil {
-			return uploaded, nil
-		}
-		f := it.file
-		sy.take()
 		if f.model || f.owner != srcID {
 			return uploaded, badf("artifact file %s of %s %s does not follow its %s", f.path, ownerKind(f.model), f.owner, ownerKind(f.model))
 		}
