@@ -17,6 +17,18 @@ FORMAT_VERSION = 1
 ROOT_PLACEHOLDER = "<ROOT>"
 
 
+def paged(fetch):
+    """Yields every item of a paged MlflowClient search: fetch(token)
+    returns a PagedList whose .token is the next page's, or None."""
+    token = None
+    while True:
+        page = fetch(token)
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
 def float_repr(value):
     """Return Python's repr of a metric value: 'nan', 'inf', '-0.0', '1e-05'."""
     return repr(float(value))

@@ -21,16 +21,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import canon  # noqa: E402
 
 
-def _paged(fetch):
-    token = None
-    while True:
-        page = fetch(token)
-        yield from page
-        token = page.token
-        if not token:
-            return
-
-
 def _run_info(info):
     return {
         "run_id": info.run_id,
@@ -128,7 +118,7 @@ def _dump_client(client, page_size, scratch):
     experiments = []
     runs = []
     exps = list(
-        _paged(
+        canon.paged(
             lambda tok: client.search_experiments(
                 view_type=ViewType.ALL, max_results=page_size, page_token=tok
             )
@@ -140,7 +130,7 @@ def _dump_client(client, page_size, scratch):
         )
         try:
             found = list(
-                _paged(
+                canon.paged(
                     lambda tok, eid=e.experiment_id: client.search_runs(
                         [eid], run_view_type=ViewType.ALL, max_results=page_size, page_token=tok
                     )

@@ -22,15 +22,9 @@ import os
 import sys
 import warnings
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-def _paged(fetch):
-    token = None
-    while True:
-        page = fetch(token)
-        yield from page
-        token = page.token
-        if not token:
-            return
+import canon  # noqa: E402
 
 
 def _err(e):
@@ -94,7 +88,7 @@ def main():
            "errors": [], "warnings": caught}
 
     try:
-        rms = list(_paged(lambda t: c.search_registered_models(max_results=2, page_token=t)))
+        rms = list(canon.paged(lambda t: c.search_registered_models(max_results=2, page_token=t)))
     except Exception as e:  # noqa: BLE001
         out["errors"].append(["search_registered_models", _err(e)])
         rms = []
@@ -133,7 +127,7 @@ def main():
         out["by_alias"][g.name] = ba
 
     try:
-        mvs = list(_paged(lambda t: c.search_model_versions(max_results=3, page_token=t)))
+        mvs = list(canon.paged(lambda t: c.search_model_versions(max_results=3, page_token=t)))
     except Exception as e:  # noqa: BLE001
         out["errors"].append(["search_model_versions", _err(e)])
         mvs = []
@@ -155,13 +149,13 @@ def main():
             q = json.load(f)
     for flt in (q.get("rm") or []):
         try:
-            res = list(_paged(lambda t: c.search_registered_models(filter_string=flt, max_results=100, page_token=t)))
+            res = list(canon.paged(lambda t: c.search_registered_models(filter_string=flt, max_results=100, page_token=t)))
             out["searches"]["rm"][flt] = [m.name for m in res]
         except Exception as e:  # noqa: BLE001
             out["searches"]["rm"][flt] = _err(e)
     for flt in (q.get("mv") or []):
         try:
-            res = list(_paged(lambda t: c.search_model_versions(filter_string=flt, max_results=100, page_token=t)))
+            res = list(canon.paged(lambda t: c.search_model_versions(filter_string=flt, max_results=100, page_token=t)))
             out["searches"]["mv"][flt] = [[m.name, str(m.version)] for m in res]
         except Exception as e:  # noqa: BLE001
             out["searches"]["mv"][flt] = _err(e)

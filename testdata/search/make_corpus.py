@@ -45,6 +45,9 @@ warnings.filterwarnings("ignore")
 logging.disable(logging.WARNING)
 
 import mlflow  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../compat/py"))
+import pin  # noqa: E402
 import sqlparse  # noqa: E402
 from mlflow.entities import (  # noqa: E402
     Dataset,
@@ -71,55 +74,11 @@ MLFLOW_VERSION = mlflow.__version__
 # Pinning ids and the clock while the stores are written.
 
 
-class _Clock:
-    now = 1_700_000_000_000
-
-    def __call__(self):
-        return self.now
-
-
-CLOCK = _Clock()
-
-
-class _UUIDShim:
-    """Stands in for the uuid module inside MLflow's store modules."""
-
-    def __init__(self):
-        self.forced = None
-
-    def uuid4(self):
-        if self.forced is not None:
-            v, self.forced = self.forced, None
-            return v
-        return _uuid_mod.uuid4()
-
-    def __getattr__(self, name):
-        return getattr(_uuid_mod, name)
-
-
-UUID = _UUIDShim()
-_NEXT_EXP_ID = [1]
-
-
-def _next_experiment_id():
-    v = _NEXT_EXP_ID[0]
-    _NEXT_EXP_ID[0] += 1
-    return v
+CLOCK, UUID, _NEXT_EXP_ID = pin.CLOCK, pin.UUID, pin.NEXT_EXP_ID
 
 
 def _pin():
-    for mod in list(sys.modules.values()):
-        name = getattr(mod, "__name__", "") or ""
-        if not name.startswith("mlflow"):
-            continue
-        if getattr(mod, "get_current_time_millis", None) is not None and name != "mlflow.utils.time":
-            try:
-                mod.get_current_time_millis = CLOCK
-            except Exception:
-                pass
-    _file_store.uuid = UUID
-    _sql_store.uuid = UUID
-    _file_store._generate_unique_integer_id = _next_experiment_id
+    pin.pin(file_store_time=False)
 
 
 def run_id_for(i):
