@@ -61,7 +61,7 @@ func schemaVersion(requested string) (string, error) {
 	}
 	// The newest matching release, but not past the default (the newest
 	// release whose real MLflow the tests run) when one at or below it
-	// matches: "3" means 3.17.2, not a 3.18.0 recorded only from its wheel.
+	// matches: "3" means 3.17.2, not 3.18.0 (whose full mlflow package cannot be installed yet).
 	best, tested := "", slices.Index(versions, schema.Latest())
 	for i, v := range versions { // ascending
 		if strings.HasPrefix(v+".", requested+".") && (best == "" || i <= tested) {
