@@ -23,15 +23,32 @@ import (
 // one skips the test, or fails it when MLRUN_REQUIRE_MLFLOW=1.
 func mlflowPythons(t *testing.T) []string {
 	t.Helper()
-	pinned := func() []string {
+	return mlflowPythonsOf(t, mlflowtest.Versions(pinnedVersions(t)))
+}
+
+// newestPythons is mlflowPythons plus the extra versions newer than the
+// pinned ones (mlflowtest.NewerExtras: the newest MLflow, as mlflow-skinny,
+// when its full package cannot be installed yet).
+func newestPythons(t *testing.T) []string {
+	t.Helper()
+	versions := mlflowtest.Versions(pinnedVersions(t))
+	return mlflowPythonsOf(t, append(versions, mlflowtest.NewerExtras(versions)...))
+}
+
+func pinnedVersions(t *testing.T) func() []string {
+	return func() []string {
 		b, err := os.ReadFile(filepath.Join("..", "compat", "mlflow-versions.txt"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return mlflowtest.ParseVersions(string(b))
 	}
+}
+
+func mlflowPythonsOf(t *testing.T, versions []string) []string {
+	t.Helper()
 	var pys []string
-	for _, v := range mlflowtest.Versions(pinned) {
+	for _, v := range versions {
 		py := mlflowtest.PythonPath(v)
 		if _, err := os.Stat(py); err != nil {
 			if mlflowtest.Required() {
@@ -94,7 +111,7 @@ func sameJSON(a, b any) bool {
 // written by fsstore, and compares what it sees with fsstore's view. With
 // MLflow >= 3.10 it also runs `mlflow migrate-filestore` on the store.
 func TestMLflowReadsStore(t *testing.T) {
-	pythons := mlflowPythons(t)
+	pythons := newestPythons(t)
 	root := filepath.Join(t.TempDir(), "mlruns")
 	buildGoldenStore(t, root)
 	s := openAt(t, root, nil)

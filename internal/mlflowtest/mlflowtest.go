@@ -21,11 +21,13 @@ package mlflowtest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -226,4 +228,49 @@ func lastLine(s string) string {
 		return s[i+1:]
 	}
 	return s
+}
+
+// NewerExtras returns the extra versions (ExtraVersions) newer than every
+// one of pinned: releases too new to be pinned in full (their mlflow
+// package cannot be installed yet), installed as mlflow-skinny, which
+// still holds MLflow's stores. Tests of a store format run them too, so
+// the newest MLflow that reads the format is checked.
+func NewerExtras(pinned []string) []string {
+	var out []string
+	for _, v := range ExtraVersions() {
+		newer := true
+		for _, p := range pinned {
+			if CompareVersions(v, p) <= 0 {
+				newer = false
+			}
+		}
+		if newer {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// CompareVersions compares dotted numeric release numbers ("3.10.1" >
+// "3.9.0", "3.1" = "3.1.0"); a non-numeric part compares as text.
+func CompareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		x, y := "0", "0" // a missing part is 0
+		if i < len(as) {
+			x = as[i]
+		}
+		if i < len(bs) {
+			y = bs[i]
+		}
+		xn, xerr := strconv.Atoi(x)
+		yn, yerr := strconv.Atoi(y)
+		switch {
+		case xerr == nil && yerr == nil && xn != yn:
+			return cmp.Compare(xn, yn)
+		case (xerr != nil || yerr != nil) && x != y:
+			return strings.Compare(x, y)
+		}
+	}
+	return 0
 }
