@@ -332,7 +332,7 @@ type InputOption func(*store.DatasetInput)
 // WithInputContext sets the mlflow.data.context input tag, e.g. "training".
 func WithInputContext(context string) InputOption {
 	return func(in *store.DatasetInput) {
-		in.Tags = append(in.Tags, store.Tag{Key: "mlflow.data.context", Value: context})
+		in.Tags = append(in.Tags, store.Tag{Key: store.DatasetContextTag, Value: context})
 	}
 }
 
