@@ -296,7 +296,7 @@ func (r *Run) LogModelMetric(ctx context.Context, modelID, key string, value flo
 // model, write the files and MLmodel (last) into the model's artifact
 // location, and finalize it READY (FAILED on an error after creation,
 // which only I/O can cause).
-func (r *Run) logModelV3(ctx context.Context, p *preparedModel, m Model) (*LoggedModel, error) {
+func (r *Run) logModelV3(ctx context.Context, p *preparedModel, m Model) (*ModelInfo, error) {
 	lms, err := r.c.LoggedModels()
 	if err != nil {
 		return nil, err
@@ -356,7 +356,7 @@ func validateLoggedModelRequest(req store.CreateLoggedModelRequest) error {
 	return nil
 }
 
-func (r *Run) writeModelV3(ctx context.Context, lms store.LoggedModels, lm *store.LoggedModel, p *preparedModel, m Model) (*LoggedModel, error) {
+func (r *Run) writeModelV3(ctx context.Context, lms store.LoggedModels, lm *store.LoggedModel, p *preparedModel, m Model) (*ModelInfo, error) {
 	if err := lms.LogOutputs(ctx, r.id, []store.LoggedModelOutput{{ModelID: lm.ModelID, Step: m.Step}}); err != nil {
 		return nil, err
 	}
@@ -372,7 +372,7 @@ func (r *Run) writeModelV3(ctx context.Context, lms store.LoggedModels, lm *stor
 	if l := a.local(); l != nil {
 		dir = l.dir
 	}
-	out := &LoggedModel{
+	out := &ModelInfo{
 		RunID:          r.id,
 		ArtifactPath:   lm.ArtifactLocation,
 		ModelUUID:      lm.ModelID,
