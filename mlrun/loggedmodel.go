@@ -269,6 +269,10 @@ func (r *Run) LogModelMetric(ctx context.Context, modelID, key string, value flo
 	if err := r.checkActive(ctx); err != nil {
 		return err
 	}
+	m, err := r.metric(key, value, opts)
+	if err != nil {
+		return err
+	}
 	lms, err := r.c.LoggedModels()
 	if err != nil {
 		return err
@@ -279,7 +283,6 @@ func (r *Run) LogModelMetric(ctx context.Context, modelID, key string, value flo
 	if _, err := lms.GetLoggedModel(ctx, modelID); err != nil {
 		return err
 	}
-	m := r.metric(key, value, opts)
 	if err := r.LogBatch(ctx, []store.Metric{m}, nil, nil); err != nil {
 		return err
 	}
