@@ -339,7 +339,7 @@ func searchIDs(t *testing.T, c *mlrun.Client, expID string, q store.LoggedModelQ
 type lmCase struct {
 	exp                *store.Experiment
 	run                *mlrun.Run
-	lm, other, doomed  *mlrun.LoggedModel
+	lm, other, doomed  *mlrun.ModelInfo
 	goLM               *store.LoggedModel
 	filters, downloads []string
 	mvID, mv2ID        any

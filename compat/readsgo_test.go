@@ -270,7 +270,7 @@ func writeRichStore(t *testing.T, root string) {
 			Source:  fmt.Sprintf(`{"uri": %q}`, name),
 			Schema:  `{"mlflow_colspec": [{"type": "string", "name": "a column name with spaces"}, {"type": "long", "name": "b"}]}`,
 			Profile: "{\n  \"num_rows\": 3,\n  \"note\": \"✓ profile with spaces that is long enough to be folded by the emitter\"\n}",
-		}, mlrun.WithInputContext(name), mlrun.WithInputTag("extra", name)))
+		}, mlrun.WithInputContext(name), mlrun.WithInputTags(map[string]string{"extra": name})))
 		if i%2 == 0 {
 			must(r.End(ctx))
 		}
@@ -369,7 +369,7 @@ func writeRichStore(t *testing.T, root string) {
 	}
 	must(rich.LogInput(ctx, train, mlrun.WithInputContext("training")))
 	must(rich.LogInput(ctx, store.Dataset{Name: "eval", Digest: "ffff", SourceType: "code", Source: "{}"},
-		mlrun.WithInputContext("eval"), mlrun.WithInputTag("extra", "ünï")))
+		mlrun.WithInputContext("eval"), mlrun.WithInputTags(map[string]string{"extra": "ünï"})))
 
 	src := t.TempDir()
 	writeFile := func(rel, body string) {

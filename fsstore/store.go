@@ -30,7 +30,7 @@ const (
 	inputsDir     = "inputs"
 	datasetsDir   = "datasets"
 	tracesDir     = "traces"
-	runNameTagKey = "mlflow.runName"
+	runNameTagKey = store.RunNameTag
 )
 
 // Names of mlrun's own files and folders. Each lives where every MLflow

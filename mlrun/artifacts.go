@@ -327,18 +327,36 @@ func (c *Client) updateRunTag(ctx context.Context, runID, key string, fn func(ol
 }
 
 // InputOption configures [Run.LogInput].
-type InputOption func(*store.DatasetInput)
+type InputOption func(*inputConfig) error
+
+type inputConfig struct {
+	tags map[string]string
+}
+
+func (c *inputConfig) setTag(key, value string) {
+	if c.tags == nil {
+		c.tags = map[string]string{}
+	}
+	c.tags[key] = value
+}
 
 // WithInputContext sets the mlflow.data.context input tag, e.g. "training".
 func WithInputContext(context string) InputOption {
-	return func(in *store.DatasetInput) {
-		in.Tags = append(in.Tags, store.Tag{Key: "mlflow.data.context", Value: context})
+	return func(c *inputConfig) error {
+		c.setTag(store.DatasetContextTag, context)
+		return nil
 	}
 }
 
-// WithInputTag sets an input tag.
-func WithInputTag(key, value string) InputOption {
-	return func(in *store.DatasetInput) { in.Tags = append(in.Tags, store.Tag{Key: key, Value: value}) }
+// WithInputTags sets input tags. LogInput checks them with the dataset
+// (store.ValidateDatasetInput).
+func WithInputTags(tags map[string]string) InputOption {
+	return func(c *inputConfig) error {
+		for k, v := range tags {
+			c.setTag(k, v)
+		}
+		return nil
+	}
 }
 
 // LogInput records a dataset used by the run.
@@ -347,11 +365,18 @@ func (r *Run) LogInput(ctx context.Context, ds store.Dataset, opts ...InputOptio
 	if err := r.checkActive(ctx); err != nil {
 		return err
 	}
-	in := store.DatasetInput{Dataset: ds}
+	var cfg inputConfig
 	for _, o := range opts {
-		if o != nil {
-			o(&in)
+		if o == nil {
+			continue
 		}
+		if err := o(&cfg); err != nil {
+			return err
+		}
+	}
+	in := store.DatasetInput{Dataset: ds}
+	if len(cfg.tags) > 0 {
+		in.Tags = sortedTags(cfg.tags)
 	}
 	if err := store.ValidateDatasetInput(in); err != nil {
 		return err

@@ -128,6 +128,7 @@ func Open(ctx context.Context, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
+	cfg.models.readEnv()
 	c := &Client{store: cfg.store, user: cfg.user, now: cfg.now, models: cfg.models}
 	if c.user == "" {
 		c.user = currentUser()

@@ -32,6 +32,16 @@
 // directory for LogArtifacts with one bad file name, a model with an
 // invalid flavor or file name write nothing.
 //
+// # Options
+//
+// Every option type (Option, RunOption, MetricOption, InputOption,
+// EndOption, ...) is a func(*config) error: each With* option checks its
+// own arguments, and the call it is given to returns the first option's
+// error before doing anything else. Options apply in order, so a later
+// one wins; tag options merge their maps. A nil option is ignored. What
+// one option cannot check alone (input tags, checked with their dataset;
+// a run name against an mlflow.runName tag) is checked by the call.
+//
 // # Concurrency
 //
 // Client and Run are safe for concurrent use, and many processes may log
@@ -113,6 +123,8 @@
 //	MLFLOW_SYSTEM_METRICS_NODE_ID                 system metrics are system/<id>/...
 //	_MLFLOW_SERVER_ARTIFACT_ROOT  default artifact root of a SQLite store
 //	                        (as MLflow 3; see WithArtifactRoot)
+//	MLRUN_MODEL_LAYOUT      mlflow2 or mlflow3: how LogModel lays out
+//	                        models (read once by Open; see ModelLayout)
 //
 // MLFLOW_EXPERIMENT_NAME and MLFLOW_EXPERIMENT_ID also choose the
 // experiment Client.SearchRuns searches when given no experiment ids.

@@ -23,8 +23,9 @@ const (
 	// LayoutAuto (the default) means LayoutMLflow3 when the store has
 	// MLflow 3 logged models (store.AsLoggedModels: the file store, and a
 	// SQLite store in an MLflow 3 schema) and the client targets MLflow 3
-	// (the default; see WithMLflowVersion), else LayoutMLflow2. The environment variable MLRUN_MODEL_LAYOUT
-	// ("mlflow2"/"2" or "mlflow3"/"3") overrides the default, not the
+	// (the default; see WithMLflowVersion), else LayoutMLflow2. The
+	// environment variable MLRUN_MODEL_LAYOUT ("mlflow2"/"2" or
+	// "mlflow3"/"3"), read once by Open, overrides the default, not the
 	// options (see Client.ModelLayout).
 	LayoutAuto ModelLayout = iota
 	// LayoutMLflow2 writes the model into the run's artifacts
@@ -96,6 +97,21 @@ func WithMLflowVersion(v string) Option {
 	}
 }
 
+// readEnv applies MLRUN_MODEL_LAYOUT ([EnvModelLayout]) when neither
+// WithModelLayout nor WithMLflowVersion chose the layout. Open calls it
+// once; an unknown value is ignored.
+func (m *modelConfig) readEnv() {
+	if m.layout != LayoutAuto || m.mlflowVersion != "" {
+		return
+	}
+	switch strings.ToLower(strings.TrimSpace(os.Getenv(EnvModelLayout))) {
+	case "mlflow2", "2":
+		m.layout = LayoutMLflow2
+	case "mlflow3", "3":
+		m.layout = LayoutMLflow3
+	}
+}
+
 func (c *Client) mlflowVersion() string {
 	if c.models.mlflowVersion != "" {
 		return c.models.mlflowVersion
@@ -104,26 +120,18 @@ func (c *Client) mlflowVersion() string {
 }
 
 // ModelLayout returns the layout Run.LogModel uses, never LayoutAuto (but
-// for a nil Client):
-// WithModelLayout if given, else the major version of WithMLflowVersion if
-// given, else MLRUN_MODEL_LAYOUT if set, else that of DefaultMLflowVersion
-// (MLflow 3). LayoutMLflow3 falls back to LayoutMLflow2 on a store without
-// MLflow 3 logged models (store.AsLoggedModels): a SQLite database in the
-// MLflow 2.22.5 schema.
+// for a nil Client): WithModelLayout if given, else the major version of
+// WithMLflowVersion if given, else MLRUN_MODEL_LAYOUT as it was when Open
+// ran, else that of DefaultMLflowVersion (MLflow 3). LayoutMLflow3 falls
+// back to LayoutMLflow2 on a store without MLflow 3 logged models
+// (store.AsLoggedModels): a SQLite database in the MLflow 2.22.5 schema.
 func (c *Client) ModelLayout() ModelLayout {
 	if c.valid() != nil {
 		return LayoutAuto
 	}
 	_, hasLM := store.AsLoggedModels(c.store)
 	layout := c.models.layout
-	env := strings.ToLower(strings.TrimSpace(os.Getenv(EnvModelLayout)))
-	switch {
-	case layout != LayoutAuto: // WithModelLayout
-	case c.models.mlflowVersion == "" && (env == "mlflow2" || env == "2"):
-		layout = LayoutMLflow2
-	case c.models.mlflowVersion == "" && (env == "mlflow3" || env == "3"):
-		layout = LayoutMLflow3
-	default: // WithMLflowVersion, else DefaultMLflowVersion
+	if layout == LayoutAuto { // WithMLflowVersion, else DefaultMLflowVersion
 		major, _, _ := strings.Cut(c.mlflowVersion(), ".")
 		if n, err := strconv.Atoi(major); err == nil && n < 3 {
 			layout = LayoutMLflow2
@@ -261,6 +269,10 @@ func (r *Run) LogModelMetric(ctx context.Context, modelID, key string, value flo
 	if err := r.checkActive(ctx); err != nil {
 		return err
 	}
+	m, err := r.metric(key, value, opts)
+	if err != nil {
+		return err
+	}
 	lms, err := r.c.LoggedModels()
 	if err != nil {
 		return err
@@ -271,7 +283,6 @@ func (r *Run) LogModelMetric(ctx context.Context, modelID, key string, value flo
 	if _, err := lms.GetLoggedModel(ctx, modelID); err != nil {
 		return err
 	}
-	m := r.metric(key, value, opts)
 	if err := r.LogBatch(ctx, []store.Metric{m}, nil, nil); err != nil {
 		return err
 	}
@@ -288,7 +299,7 @@ func (r *Run) LogModelMetric(ctx context.Context, modelID, key string, value flo
 // model, write the files and MLmodel (last) into the model's artifact
 // location, and finalize it READY (FAILED on an error after creation,
 // which only I/O can cause).
-func (r *Run) logModelV3(ctx context.Context, p *preparedModel, m Model) (*LoggedModel, error) {
+func (r *Run) logModelV3(ctx context.Context, p *preparedModel, m Model) (*ModelInfo, error) {
 	lms, err := r.c.LoggedModels()
 	if err != nil {
 		return nil, err
@@ -348,7 +359,7 @@ func validateLoggedModelRequest(req store.CreateLoggedModelRequest) error {
 	return nil
 }
 
-func (r *Run) writeModelV3(ctx context.Context, lms store.LoggedModels, lm *store.LoggedModel, p *preparedModel, m Model) (*LoggedModel, error) {
+func (r *Run) writeModelV3(ctx context.Context, lms store.LoggedModels, lm *store.LoggedModel, p *preparedModel, m Model) (*ModelInfo, error) {
 	if err := lms.LogOutputs(ctx, r.id, []store.LoggedModelOutput{{ModelID: lm.ModelID, Step: m.Step}}); err != nil {
 		return nil, err
 	}
@@ -364,7 +375,7 @@ func (r *Run) writeModelV3(ctx context.Context, lms store.LoggedModels, lm *stor
 	if l := a.local(); l != nil {
 		dir = l.dir
 	}
-	out := &LoggedModel{
+	out := &ModelInfo{
 		RunID:          r.id,
 		ArtifactPath:   lm.ArtifactLocation,
 		ModelUUID:      lm.ModelID,

@@ -34,6 +34,13 @@ func TestModelLayoutSelection(t *testing.T) {
 			t.Errorf("env %q, %d opts: %v, want %v", tc.env, len(tc.opts), got, tc.want)
 		}
 	}
+	// Open reads the environment once: a later change does not apply.
+	t.Setenv(mlrun.EnvModelLayout, "mlflow2")
+	c, _ := openTemp(t)
+	t.Setenv(mlrun.EnvModelLayout, "mlflow3")
+	if got := c.ModelLayout(); got != mlrun.LayoutMLflow2 {
+		t.Errorf("env changed after Open: %v, want %v", got, mlrun.LayoutMLflow2)
+	}
 	if _, err := mlrun.Open(context.Background(), mlrun.WithMLflowVersion("x.1")); err == nil {
 		t.Error("bad version accepted")
 	}

@@ -48,13 +48,17 @@ func TestParseTrackingURI(t *testing.T) {
 		{"sqlite:///mlflow.db", mlrun.BackendSQLite, "mlflow.db"},
 		{"sqlite:////abs/mlflow.db", mlrun.BackendSQLite, "/abs/mlflow.db"},
 		{"sqlite:///x.db?mode=rw", mlrun.BackendSQLite, "x.db"},
+		{"SQLite:///x.db", mlrun.BackendSQLite, "x.db"},
+		{"sqlite", mlrun.BackendFile, "sqlite"}, // a directory named like a scheme
+		{"https", mlrun.BackendFile, "https"},
+		{"http://localhost:5000", mlrun.BackendREST, "http://localhost:5000"},
 	} {
 		b, p, err := mlrun.ParseTrackingURI(tc.uri)
 		if err != nil || b != tc.backend || p != tc.path {
 			t.Errorf("ParseTrackingURI(%q) = %q, %q, %v; want %q, %q", tc.uri, b, p, err, tc.backend, tc.path)
 		}
 	}
-	for _, bad := range []string{"sqlite://", "sqlite:///:memory:", "postgresql://x/y", "weird:thing"} {
+	for _, bad := range []string{"sqlite://", "sqlite:///:memory:", "postgresql://x/y", "mysql+pymysql://x/y", "weird:thing", "databricks"} {
 		if _, _, err := mlrun.ParseTrackingURI(bad); !errors.Is(err, store.ErrInvalidParameter) {
 			t.Errorf("ParseTrackingURI(%q) error = %v, want ErrInvalidParameter", bad, err)
 		}

@@ -59,8 +59,10 @@ type Model struct {
 	Step int64
 }
 
-// LoggedModel is a model logged with [Run.LogModel].
-type LoggedModel struct {
+// ModelInfo describes a model [Run.LogModel] logged, as MLflow's ModelInfo
+// (the result of log_model) does. The MLflow 3 logged model entity itself
+// is a [store.LoggedModel] (see [Client.GetLoggedModel]).
+type ModelInfo struct {
 	RunID string
 	// ArtifactPath is the model directory relative to the run's artifact
 	// root (2.x layout), or the model's artifact location URI (MLflow 3
@@ -97,7 +99,7 @@ type LoggedModel struct {
 // Register the model with [Client.RegisterModel](ctx, m.URI, name). To log
 // a model to a run that has ended (the best run of a sweep), use
 // [Client.LogModel].
-func (r *Run) LogModel(ctx context.Context, artifactPath string, m Model) (lm *LoggedModel, err error) {
+func (r *Run) LogModel(ctx context.Context, artifactPath string, m Model) (lm *ModelInfo, err error) {
 	defer r.keep(&err)
 	if err := r.checkActive(ctx); err != nil {
 		return nil, err
@@ -109,7 +111,7 @@ func (r *Run) LogModel(ctx context.Context, artifactPath string, m Model) (lm *L
 // the run is running or has ended, without changing its status or end time
 // (as MLflow's log_model(..., run_id=...) does): the way to log the best
 // model after a sweep. A deleted run is ErrInvalidState.
-func (c *Client) LogModel(ctx context.Context, runID, artifactPath string, m Model) (*LoggedModel, error) {
+func (c *Client) LogModel(ctx context.Context, runID, artifactPath string, m Model) (*ModelInfo, error) {
 	if err := c.ready(ctx); err != nil {
 		return nil, err
 	}
@@ -208,7 +210,7 @@ func (p *preparedModel) writeFiles(ctx context.Context, a artifactIO, prefix str
 }
 
 // logModel is LogModel on a run known to accept it.
-func (r *Run) logModel(ctx context.Context, artifactPath string, m Model) (*LoggedModel, error) {
+func (r *Run) logModel(ctx context.Context, artifactPath string, m Model) (*ModelInfo, error) {
 	layout := r.c.ModelLayout()
 	p, err := r.prepareModel(artifactPath, m, layout)
 	if err != nil {
@@ -218,7 +220,7 @@ func (r *Run) logModel(ctx context.Context, artifactPath string, m Model) (*Logg
 		return r.logModelV3(ctx, p, m)
 	}
 	now := r.c.now().UTC()
-	lm := &LoggedModel{
+	lm := &ModelInfo{
 		RunID:          r.id,
 		ArtifactPath:   p.path,
 		ModelUUID:      strings.ReplaceAll(uuid.NewString(), "-", ""),
@@ -278,7 +280,7 @@ func copyFlavors(in map[string]map[string]any) map[string]any {
 // as they are (an old value that is not a JSON list is replaced: MLflow
 // would fail on it). As MLflow's record_logged_model, it writes the tag at
 // any length.
-func (r *Run) appendModelHistory(ctx context.Context, lm *LoggedModel, flavors map[string]any) error {
+func (r *Run) appendModelHistory(ctx context.Context, lm *ModelInfo, flavors map[string]any) error {
 	entry := pyJSON(map[string]any{
 		"run_id":           lm.RunID,
 		"artifact_path":    lm.ArtifactPath,

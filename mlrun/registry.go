@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 
@@ -24,27 +25,50 @@ func (c *Client) Registry() (store.Registry, error) {
 }
 
 // RegisterOption configures [Client.RegisterModel].
-type RegisterOption func(*registerConfig)
+type RegisterOption func(*registerConfig) error
 
 type registerConfig struct {
 	description string
-	tags        []store.Tag
+	tags        map[string]string
 	runLink     string
 }
 
 // WithVersionDescription sets the new version's description.
 func WithVersionDescription(text string) RegisterOption {
-	return func(c *registerConfig) { c.description = text }
+	return func(c *registerConfig) error {
+		if err := store.ValidateDescription(text); err != nil {
+			return err
+		}
+		c.description = text
+		return nil
+	}
 }
 
 // WithVersionTags sets tags on the new version.
 func WithVersionTags(tags map[string]string) RegisterOption {
-	return func(c *registerConfig) { c.tags = sortedTags(tags) }
+	return func(c *registerConfig) error {
+		for _, t := range sortedTags(tags) {
+			if err := store.ValidateRegistryTag(t); err != nil {
+				return err
+			}
+		}
+		if c.tags == nil {
+			c.tags = map[string]string{}
+		}
+		maps.Copy(c.tags, tags)
+		return nil
+	}
 }
 
 // WithRunLink sets the new version's run link (a URL to the run).
 func WithRunLink(link string) RegisterOption {
-	return func(c *registerConfig) { c.runLink = link }
+	return func(c *registerConfig) error {
+		if err := store.ValidateText("run_link", link); err != nil {
+			return err
+		}
+		c.runLink = link
+		return nil
+	}
 }
 
 // RegisterModel registers the model at modelURI as a new version of the
@@ -64,8 +88,11 @@ func (c *Client) RegisterModel(ctx context.Context, modelURI, name string, opts 
 	}
 	var cfg registerConfig
 	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
 		}
 	}
 	r, err := c.Registry()
@@ -75,7 +102,10 @@ func (c *Client) RegisterModel(ctx context.Context, modelURI, name string, opts 
 	if err := store.ValidateRegisteredModelName(name); err != nil {
 		return nil, err
 	}
-	req := store.CreateModelVersionRequest{Name: name, Source: modelURI, Description: cfg.description, Tags: cfg.tags, RunLink: cfg.runLink, UserID: ""}
+	req := store.CreateModelVersionRequest{Name: name, Source: modelURI, Description: cfg.description, RunLink: cfg.runLink, UserID: ""}
+	if len(cfg.tags) > 0 {
+		req.Tags = sortedTags(cfg.tags)
+	}
 	var logged *store.LoggedModel // an MLflow 3 logged model being registered
 	switch {
 	case strings.HasPrefix(modelURI, "runs:/"):

@@ -87,6 +87,11 @@ func WithExperimentName(name string) RunOption {
 // WithTags sets tags on the new run.
 func WithTags(tags map[string]string) RunOption {
 	return func(c *runConfig) error {
+		for _, t := range sortedTags(tags) {
+			if err := store.ValidateTag(t); err != nil {
+				return err
+			}
+		}
 		if c.tags == nil {
 			c.tags = map[string]string{}
 		}
@@ -350,30 +355,68 @@ func (r *Run) LogParams(ctx context.Context, params map[string]any) (err error) 
 }
 
 // MetricOption sets a metric point's step or timestamp.
-type MetricOption func(*store.Metric)
+type MetricOption func(*metricConfig) error
 
-// WithStep sets the metric step (default 0; may be negative).
-func WithStep(step int64) MetricOption { return func(m *store.Metric) { m.Step = step } }
-
-// WithTimestamp sets the metric timestamp in ms since the epoch (default now).
-func WithTimestamp(ms int64) MetricOption { return func(m *store.Metric) { m.Timestamp = ms } }
-
-// WithTime sets the metric timestamp (default now).
-func WithTime(t time.Time) MetricOption {
-	return func(m *store.Metric) { m.Timestamp = t.UnixMilli() }
+type metricConfig struct {
+	step      int64
+	timestamp int64 // ms since the epoch; -1 means now
 }
 
-func (r *Run) metric(key string, v float64, opts []MetricOption) store.Metric {
-	m := store.Metric{Key: key, Value: v, Timestamp: -1}
+// WithStep sets the metric step (default 0; may be negative).
+func WithStep(step int64) MetricOption {
+	return func(c *metricConfig) error {
+		c.step = step
+		return nil
+	}
+}
+
+// WithTimestamp sets the metric timestamp in ms since the epoch (default
+// now); it must not be negative.
+func WithTimestamp(ms int64) MetricOption {
+	return func(c *metricConfig) error {
+		if ms < 0 {
+			return store.Invalidf("metric timestamp %d is negative; MLflow timestamps are milliseconds since the epoch", ms)
+		}
+		c.timestamp = ms
+		return nil
+	}
+}
+
+// WithTime sets the metric timestamp (default now); it must not be before
+// the epoch.
+func WithTime(t time.Time) MetricOption {
+	return func(c *metricConfig) error {
+		if t.UnixMilli() < 0 {
+			return store.Invalidf("metric time %v is before the epoch", t)
+		}
+		c.timestamp = t.UnixMilli()
+		return nil
+	}
+}
+
+// metricOptions applies opts; the timestamp defaults to the client's now.
+func (r *Run) metricOptions(opts []MetricOption) (metricConfig, error) {
+	cfg := metricConfig{timestamp: -1}
 	for _, o := range opts {
-		if o != nil {
-			o(&m)
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return cfg, err
 		}
 	}
-	if m.Timestamp == -1 {
-		m.Timestamp = r.c.nowMillis()
+	if cfg.timestamp == -1 {
+		cfg.timestamp = r.c.nowMillis()
 	}
-	return m
+	return cfg, nil
+}
+
+func (r *Run) metric(key string, v float64, opts []MetricOption) (store.Metric, error) {
+	cfg, err := r.metricOptions(opts)
+	if err != nil {
+		return store.Metric{}, err
+	}
+	return store.Metric{Key: key, Value: v, Timestamp: cfg.timestamp, Step: cfg.step}, nil
 }
 
 // LogMetric logs one point of a metric. NaN and ±Inf are allowed.
@@ -382,7 +425,11 @@ func (r *Run) LogMetric(ctx context.Context, key string, value float64, opts ...
 	if err := r.ready(ctx); err != nil {
 		return err
 	}
-	return r.LogBatch(ctx, []store.Metric{r.metric(key, value, opts)}, nil, nil)
+	m, err := r.metric(key, value, opts)
+	if err != nil {
+		return err
+	}
+	return r.LogBatch(ctx, []store.Metric{m}, nil, nil)
 }
 
 // LogMetrics logs several metrics with the same step and timestamp.
@@ -391,16 +438,13 @@ func (r *Run) LogMetrics(ctx context.Context, metrics map[string]float64, opts .
 	if err := r.ready(ctx); err != nil {
 		return err
 	}
+	cfg, err := r.metricOptions(opts)
+	if err != nil {
+		return err
+	}
 	ms := make([]store.Metric, 0, len(metrics))
-	ts := r.c.nowMillis()
 	for _, k := range slices.Sorted(maps.Keys(metrics)) {
-		m := store.Metric{Key: k, Value: metrics[k], Timestamp: ts}
-		for _, o := range opts {
-			if o != nil {
-				o(&m)
-			}
-		}
-		ms = append(ms, m)
+		ms = append(ms, store.Metric{Key: k, Value: metrics[k], Timestamp: cfg.timestamp, Step: cfg.step})
 	}
 	return r.LogBatch(ctx, ms, nil, nil)
 }
@@ -494,19 +538,35 @@ func (c *Client) LogBatch(ctx context.Context, runID string, metrics []store.Met
 }
 
 // EndOption configures [Run.End].
-type EndOption func(*endConfig)
+type EndOption func(*endConfig) error
 
 type endConfig struct {
 	status store.RunStatus
 	errp   *error
 }
 
-// WithStatus ends the run with this status (default FINISHED).
-func WithStatus(s store.RunStatus) EndOption { return func(c *endConfig) { c.status = s } }
+// WithStatus ends the run with this status (default FINISHED): FINISHED,
+// FAILED or KILLED.
+func WithStatus(s store.RunStatus) EndOption {
+	return func(c *endConfig) error {
+		if !s.Terminated() {
+			return store.Invalidf("End: status %v is not a terminal status (FINISHED, FAILED or KILLED)", s)
+		}
+		c.status = s
+		return nil
+	}
+}
 
 // OnError ends the run FAILED when *err is non-nil at the time End runs,
 // for use with a named error result: defer run.End(ctx, mlrun.OnError(&err)).
-func OnError(err *error) EndOption { return func(c *endConfig) { c.errp = err } }
+// A nil err is ignored: End does not fail on it, so that the run still
+// ends.
+func OnError(err *error) EndOption {
+	return func(c *endConfig) error {
+		c.errp = err
+		return nil
+	}
+}
 
 // End ends the run: FINISHED by default, or the status given. A run that
 // logs asynchronously is flushed first ([Run.Flush]); if ctx ends before
@@ -537,15 +597,15 @@ func (r *Run) End(ctx context.Context, opts ...EndOption) error {
 	}
 	cfg := endConfig{status: store.StatusFinished}
 	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return err
 		}
 	}
 	if cfg.errp != nil && *cfg.errp != nil {
 		cfg.status = store.StatusFailed
-	}
-	if !cfg.status.Terminated() {
-		return store.Invalidf("End: status %v is not a terminal status (FINISHED, FAILED or KILLED)", cfg.status)
 	}
 	if r.async != nil {
 		if err := r.async.flush(ctx); err != nil && ctx.Err() != nil {

@@ -33,17 +33,17 @@ func sqliteArtifactRoot(cfg config) string {
 	return os.Getenv(EnvServerArtifactRoot)
 }
 
-// openSQLite opens (or creates) the MLflow SQLite database at path. A new
-// database gets the schema of the MLflow release chosen with
+// openSQLiteStore opens (or creates) the MLflow SQLite database at path. A
+// new database gets the schema of the MLflow release chosen with
 // [WithMLflowVersion] (an exact supported release, or the newest supported
-// one of that major version), else the newest supported release.
-// artifactRoot is the default artifact root ("" for MLflow's ./mlruns).
-func openSQLite(ctx context.Context, path, mlflowVersion, artifactRoot string, readOnly bool) (store.Store, error) {
-	v, err := schemaVersion(mlflowVersion)
+// one of that major version), else the newest supported release. Its
+// default artifact root is sqliteArtifactRoot(cfg).
+func openSQLiteStore(ctx context.Context, _, path string, cfg config) (store.Store, error) {
+	v, err := schemaVersion(cfg.models.mlflowVersion)
 	if err != nil {
 		return nil, err
 	}
-	s, err := sqlstore.Open(ctx, path, &sqlstore.Options{MLflowVersion: v, ArtifactRoot: artifactRoot, ReadOnly: readOnly})
+	s, err := sqlstore.Open(ctx, path, &sqlstore.Options{MLflowVersion: v, ArtifactRoot: sqliteArtifactRoot(cfg), ReadOnly: cfg.readOnly})
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite store %s: %w", path, err)
 	}

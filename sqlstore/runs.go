@@ -13,7 +13,7 @@ import (
 )
 
 // runNameTag is the tag MLflow keeps equal to runs.name.
-const runNameTag = "mlflow.runName"
+const runNameTag = store.RunNameTag
 
 // artifactsFolder is the last element of a run's artifact URI.
 const artifactsFolder = "artifacts"

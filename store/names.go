@@ -51,6 +51,10 @@ func RandomRunName() string {
 // RunNameTag is the tag that holds a run's name.
 const RunNameTag = "mlflow.runName"
 
+// DatasetContextTag is the dataset input tag that says what the run used
+// the dataset for, e.g. "training".
+const DatasetContextTag = "mlflow.data.context"
+
 // RunNameAndTags validates req's strings (the user id, the tags) and
 // returns the name and tags a new run gets, as MLflow's create_run decides
 // them: RunName and an mlflow.runName tag must agree if both are given; the

@@ -39,7 +39,7 @@ func ValidateRunTagUpdate(runID, key string, fn func(string, bool) (string, erro
 	if err := ValidateTag(Tag{Key: key}); err != nil {
 		return err
 	}
-	if key == "mlflow.runName" {
+	if key == RunNameTag {
 		return Invalidf("UpdateRunTag cannot change %s, which also names the run; set it with LogBatch", key)
 	}
 	if fn == nil {

@@ -6,8 +6,13 @@ import (
 
 	"github.com/mlrun-go/mlrun/archive"
 	"github.com/mlrun-go/mlrun/mlrun"
-	"github.com/mlrun-go/mlrun/sqlstore"
 )
+
+// schemaStore is a store whose database has the schema of one MLflow
+// release (a SQLite store: *sqlstore.Store).
+type schemaStore interface {
+	MLflowVersion() string
+}
 
 // runInit creates the store a tracking URI names, if it does not exist:
 // an mlruns directory with the Default experiment, or an MLflow SQLite
@@ -35,10 +40,12 @@ func runInit(ctx context.Context, c *cmdEnv) error {
 		return err
 	}
 	defer cl.Close()
-	if s, ok := cl.Store().(*sqlstore.Store); ok {
-		fmt.Fprintf(c.stdout, "%s: MLflow %s SQLite store\n", cl.TrackingURI(), s.MLflowVersion())
-		return nil
+	kind := "mlruns file store"
+	if s, ok := cl.Store().(schemaStore); ok {
+		kind = "MLflow " + s.MLflowVersion() + " SQLite store"
+	} else if b, _, _ := mlrun.ParseTrackingURI(cl.TrackingURI()); b == mlrun.BackendREST {
+		kind = "MLflow tracking server"
 	}
-	fmt.Fprintf(c.stdout, "%s: mlruns file store\n", cl.TrackingURI())
+	fmt.Fprintf(c.stdout, "%s: %s\n", cl.TrackingURI(), kind)
 	return nil
 }

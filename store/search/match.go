@@ -91,8 +91,8 @@ func matchRunClause(c *Clause, r *store.Run) bool {
 
 // MLflow's system tags used by search.
 const (
-	runNameTag = "mlflow.runName"
-	contextTag = "mlflow.data.context"
+	runNameTag = store.RunNameTag
+	contextTag = store.DatasetContextTag
 )
 
 func matchOptionalString(v string, ok bool, c *Clause) bool {

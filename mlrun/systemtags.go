@@ -6,11 +6,13 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+
+	"github.com/mlrun-go/mlrun/store"
 )
 
 // System tags MLflow sets and reads.
 const (
-	TagRunName         = "mlflow.runName"
+	TagRunName         = store.RunNameTag
 	TagUser            = "mlflow.user"
 	TagSourceName      = "mlflow.source.name"
 	TagSourceType      = "mlflow.source.type"
