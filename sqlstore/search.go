@@ -50,7 +50,7 @@ func (s *Store) SearchRuns(ctx context.Context, q store.RunQuery) (*store.RunPag
 	if len(q.ExperimentIDs) == 0 {
 		return page, nil
 	}
-	query, args := rs.SQL()
+	query, args := runSearchSQL(rs)
 	err = s.read(ctx, "search runs", func(tx *sql.Tx) error {
 		var ids []any
 		rows, err := tx.QueryContext(ctx, query, args...)
@@ -137,8 +137,8 @@ func (s *Store) SearchExperiments(ctx context.Context, q store.ExperimentQuery) 
 		query += " AND experiments.workspace = ?"
 		args = append(args, defaultWorkspace)
 	}
-	cond, condArgs := search.ExperimentFilterSQL(es.Filter)
-	query += " AND (" + cond + ") ORDER BY " + search.ExperimentOrderSQL(es.Order) + " LIMIT ? OFFSET ?"
+	cond, condArgs := experimentFilterSQL(es.Filter)
+	query += " AND (" + cond + ") ORDER BY " + experimentOrderSQL(es.Order) + " LIMIT ? OFFSET ?"
 	args = append(append(args, condArgs...), es.MaxResults+1, max(es.Offset, 0))
 	page := &store.ExperimentPage{}
 	err = s.read(ctx, "search experiments", func(tx *sql.Tx) error {
