@@ -322,12 +322,16 @@ func (s *Store) errReadOnly() error {
 }
 
 // lockFile takes the lock file at path, or fails on a read-only store,
-// which creates no lock file.
+// which creates no lock file. A wait that times out is store.ErrLocked.
 func (s *Store) lockFile(ctx context.Context, path string) (func(), error) {
 	if s.readOnly {
 		return nil, s.errReadOnly()
 	}
-	return filelock.Mutex{Path: path, Timeout: s.lockTimeout}.Lock(ctx)
+	unlock, err := filelock.Mutex{Path: path, Timeout: s.lockTimeout}.Lock(ctx)
+	if errors.Is(err, filelock.ErrTimeout) {
+		return nil, store.Errorf(store.ErrLocked, "%w", err)
+	}
+	return unlock, err
 }
 
 // lockRoot takes the store-wide lock file.
