@@ -53,14 +53,11 @@ type candidate struct {
 // directories without meta.yaml, or whose meta.yaml records another run or
 // experiment, are skipped; an unreadable meta.yaml is ErrCorrupt.
 func (s *Store) SearchRuns(ctx context.Context, q store.RunQuery) (*store.RunPage, error) {
-	if err := s.enter(ctx); err != nil {
+	rs, check := search.NewRunSearch(q)
+	if err := s.enter(ctx, check); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	rs, err := search.NewRunSearch(q)
-	if err != nil {
-		return nil, err
-	}
 	cands, err := s.runCandidates(ctx, q.ExperimentIDs, q.ViewType)
 	if err != nil {
 		return nil, err
@@ -150,14 +147,11 @@ func (s *Store) runCandidates(ctx context.Context, expIDs []string, view store.V
 // (creation_time DESC, experiment_id ASC), paged with MLflow's page
 // tokens.
 func (s *Store) SearchExperiments(ctx context.Context, q store.ExperimentQuery) (*store.ExperimentPage, error) {
-	if err := s.enter(ctx); err != nil {
+	es, check := search.NewExperimentSearch(q)
+	if err := s.enter(ctx, check); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	es, err := search.NewExperimentSearch(q)
-	if err != nil {
-		return nil, err
-	}
 	exps, err := s.listExperiments(ctx, q.ViewType)
 	if err != nil {
 		return nil, err
