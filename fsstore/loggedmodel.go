@@ -630,15 +630,12 @@ func (s *Store) appendModelMetric(ctx context.Context, modelDir, key string, lin
 // whose meta.yaml records another experiment, are left out, as MLflow's
 // _list_models does; a directory without meta.yaml is skipped.
 func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enter(ctx, store.ValidateExperimentIDs(q.ExperimentIDs)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
 	var all []*store.LoggedModel
 	for _, expID := range q.ExperimentIDs {
-		if err := store.ValidateExperimentID(expID); err != nil {
-			return nil, err
-		}
 		expDir, _, err := s.findExperiment(expID)
 		if err != nil {
 			continue // MLflow: no such experiment, no models

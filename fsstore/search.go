@@ -54,7 +54,7 @@ type candidate struct {
 // experiment, are skipped; an unreadable meta.yaml is ErrCorrupt.
 func (s *Store) SearchRuns(ctx context.Context, q store.RunQuery) (*store.RunPage, error) {
 	rs, check := search.NewRunSearch(q)
-	if err := s.enter(ctx, check); err != nil {
+	if err := s.enter(ctx, check, store.ValidateExperimentIDs(q.ExperimentIDs)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
@@ -99,7 +99,8 @@ func (s *Store) SearchRuns(ctx context.Context, q store.RunQuery) (*store.RunPag
 	return &store.RunPage{Runs: out, NextPageToken: next}, nil
 }
 
-// runCandidates lists the runs of the experiments that are in the view.
+// runCandidates lists the runs of the experiments that are in the view;
+// the experiment ids have been checked.
 func (s *Store) runCandidates(ctx context.Context, expIDs []string, view store.ViewType) ([]candidate, error) {
 	var cands []candidate
 	seen := map[string]bool{}
@@ -108,9 +109,6 @@ func (s *Store) runCandidates(ctx context.Context, expIDs []string, view store.V
 			continue
 		}
 		seen[expID] = true
-		if err := store.ValidateExperimentID(expID); err != nil {
-			return nil, err
-		}
 		expDir, _, err := s.findExperiment(expID)
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {

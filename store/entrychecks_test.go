@@ -17,6 +17,8 @@ func TestRequestChecks(t *testing.T) {
 		want string // "" for success, else a part of the message
 	}{
 		{"bad experiment", second(ExperimentIDOrDefault(bad)), "Invalid experiment ID"},
+		{"experiment ids", ValidateExperimentIDs([]string{"1", bad, ""}), "Invalid experiment ID: '../x'"},
+		{"no experiment ids", ValidateExperimentIDs(nil), ""},
 		{"delete default", ValidateDeleteExperiment(DefaultExperimentID), "Cannot delete the default experiment"},
 		{"delete bad id", ValidateDeleteExperiment(bad), "Invalid experiment ID"},
 		{"delete", ValidateDeleteExperiment("7"), ""},

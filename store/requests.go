@@ -17,6 +17,17 @@ func ExperimentIDOrDefault(id string) (string, error) {
 	return id, ValidateExperimentID(id)
 }
 
+// ValidateExperimentIDs checks the experiment ids a search names, in
+// order.
+func ValidateExperimentIDs(ids []string) error {
+	for _, id := range ids {
+		if err := ValidateExperimentID(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ValidateCreateRun checks a CreateRun request: the experiment id (""
 // meaning the Default experiment), the user id and the tags, and returns
 // the experiment id, the run's name and its tags as RunNameAndTags decides
