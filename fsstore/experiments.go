@@ -150,14 +150,11 @@ func (s *Store) listExperiments(ctx context.Context, view store.ViewType) ([]*st
 // An explicit artifact location is checked and resolved by
 // store.ExperimentArtifactLocation.
 func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation string, tags []store.Tag) (string, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	artifactLocation, check := store.ValidateCreateExperiment(name, artifactLocation, tags)
+	if err := s.enterWrite(ctx, check); err != nil {
 		return "", err
 	}
 	defer s.leave()
-	artifactLocation, err := store.ValidateCreateExperiment(name, artifactLocation, tags)
-	if err != nil {
-		return "", err
-	}
 	for {
 		id := s.newExpID()
 		if _, _, err := s.findExperiment(id); err == nil {
@@ -274,13 +271,10 @@ func (s *Store) GetExperimentByName(ctx context.Context, name string) (*store.Ex
 // RenameExperiment renames an active experiment. The name check and the
 // rewrite happen under the root lock.
 func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateExperimentName(newName)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateExperimentName(newName); err != nil {
-		return err
-	}
 	unlock, err := s.lockRoot(ctx)
 	if err != nil {
 		return err
@@ -339,13 +333,10 @@ func (s *Store) writeExpMeta(ctx context.Context, dir string, m *expMeta, tags m
 // cannot be deleted (ErrInvalidParameter); deleting an already deleted
 // experiment is ErrInvalidState.
 func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateDeleteExperiment(id)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if id == store.DefaultExperimentID {
-		return store.Invalidf("Cannot delete the default experiment '%s'. This is an internally reserved experiment.", store.DefaultExperimentID)
-	}
 	unlock, err := s.lockRoot(ctx)
 	if err != nil {
 		return err
@@ -454,13 +445,10 @@ func (s *Store) setRunsLifecycle(ctx context.Context, expDir, from, to string, d
 // SetExperimentTag sets an experiment tag (tags/<key>, raw value). The
 // experiment must be active (ErrInvalidParameter otherwise, as in MLflow).
 func (s *Store) SetExperimentTag(ctx context.Context, id string, tag store.Tag) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateExperimentTag(tag)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateExperimentTag(tag); err != nil {
-		return err
-	}
 	dir, trashed, err := s.findExperiment(id)
 	if err != nil {
 		return err

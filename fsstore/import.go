@@ -138,12 +138,8 @@ func (s *Store) ImportExperiment(ctx context.Context, e store.ImportExperiment, 
 // enterImport starts an import call: enter, the request's check, then
 // (unless a dry run) lock. done releases both.
 func (s *Store) enterImport(ctx context.Context, opts store.ImportOptions, lock func(context.Context) (func(), error), check error) (done func(), err error) {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, check); err != nil {
 		return nil, err
-	}
-	if check != nil {
-		s.leave()
-		return nil, check
 	}
 	if opts.DryRun {
 		return s.leave, nil
@@ -176,13 +172,10 @@ func mergeExperimentTags(have *store.Experiment, e store.ImportExperiment) (miss
 // artifacts/) is assembled in the staging folder and renamed into its
 // experiment's directory, in .trash if the experiment is deleted.
 func (s *Store) ImportRun(ctx context.Context, r store.ImportRun, metrics store.MetricChunks, opts store.ImportOptions) (store.ImportResult, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateImportRun(r)); err != nil {
 		return store.ImportResult{}, err
 	}
 	defer s.leave()
-	if err := store.ValidateImportRun(r); err != nil {
-		return store.ImportResult{}, err
-	}
 	runID := r.Info.RunID
 	if loc, m, err := s.openRun(ctx, runID); err == nil {
 		return s.compareRun(ctx, loc, m, r, metrics)
@@ -451,13 +444,10 @@ func (s *Store) findModelDir(modelID string) (dir, expID string, err error) {
 // assembled in the staging folder; the file store reads back the latest
 // point of each metric key and dataset.
 func (s *Store) ImportLoggedModel(ctx context.Context, m *store.LoggedModel, opts store.ImportOptions) (store.ImportResult, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateImportLoggedModel(m)); err != nil {
 		return store.ImportResult{}, err
 	}
 	defer s.leave()
-	if err := store.ValidateImportLoggedModel(m); err != nil {
-		return store.ImportResult{}, err
-	}
 	if dir, _, err := s.findModelDir(m.ModelID); err == nil {
 		meta, err := s.readLMMeta(ctx, dir)
 		if err != nil {
@@ -705,7 +695,7 @@ func (s *Store) ImportModelVersion(ctx context.Context, v *store.ModelVersion, o
 // PurgeRun implements store.Purger, as MLflow's FileStore._hard_delete_run:
 // the run's directory (with its artifacts, in the default layout) goes.
 func (s *Store) PurgeRun(ctx context.Context, runID string) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateRunID(runID)); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -792,13 +782,10 @@ func (s *Store) ListDeletedLoggedModels(ctx context.Context) ([]*store.LoggedMod
 // PurgeLoggedModel implements store.Purger, as MLflow's
 // FileStore._hard_delete_logged_model.
 func (s *Store) PurgeLoggedModel(ctx context.Context, modelID string) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateLoggedModelID(modelID)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateLoggedModelID(modelID); err != nil {
-		return err
-	}
 	dir, _, err := s.findModelDir(modelID)
 	if err != nil {
 		return err

@@ -35,13 +35,10 @@ func md5Hex(parts ...string) string {
 // readers never meet an input or dataset directory without its meta.yaml
 // (which MLflow's get_run would fail on).
 func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.DatasetInput) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateLogInputs(runID, inputs)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateLogInputs(runID, inputs); err != nil {
-		return err
-	}
 	// Every document is encoded before the first write, so a request
 	// fails whole or not at all (but for I/O errors).
 	type pending struct {

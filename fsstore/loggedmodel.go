@@ -223,17 +223,11 @@ func (s *Store) writeModelFile(ctx context.Context, dir, sub, key, value string)
 // staging folder and renamed into <exp>/models/ under the root lock, after
 // checking the experiment is still active.
 func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedModelRequest) (*store.LoggedModel, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	expID, idErr := store.ExperimentIDOrDefault(req.ExperimentID)
+	if err := s.enterWrite(ctx, idErr, store.ValidateCreateLoggedModel(req)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	expID := cmp.Or(req.ExperimentID, store.DefaultExperimentID)
-	if err := store.ValidateExperimentID(expID); err != nil {
-		return nil, err
-	}
-	if err := store.ValidateCreateLoggedModel(req); err != nil {
-		return nil, err
-	}
 	expDir, trashed, err := s.findExperiment(expID)
 	if err != nil {
 		return nil, store.NotFoundf("Could not create model under experiment with ID %s - no such experiment exists.", expID)
@@ -472,13 +466,10 @@ func (s *Store) updateModelMeta(ctx context.Context, modelID string, fn func(*lm
 // FinalizeLoggedModel implements store.LoggedModels. Like MLflow's
 // finalize_logged_model, the rewrite drops the lifecycle_stage key.
 func (s *Store) FinalizeLoggedModel(ctx context.Context, modelID string, status store.LoggedModelStatus) (*store.LoggedModel, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateLoggedModelStatus(status)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	if !status.Valid() {
-		return nil, store.Invalidf("Unknown model status: %d", int(status))
-	}
 	loc, m, err := s.updateModelMeta(ctx, modelID, func(m *lmMeta) {
 		m.Status, m.Updated, m.Lifecycle = status, s.now(), ""
 	})
@@ -503,13 +494,10 @@ func (s *Store) DeleteLoggedModel(ctx context.Context, modelID string) error {
 
 // SetLoggedModelTags implements store.LoggedModels.
 func (s *Store) SetLoggedModelTags(ctx context.Context, modelID string, tags []store.Tag) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateTags(tags)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateTags(tags); err != nil {
-		return err
-	}
 	loc, _, err := s.openModel(ctx, modelID)
 	if err != nil {
 		return err
@@ -527,13 +515,10 @@ func (s *Store) SetLoggedModelTags(ctx context.Context, modelID string, tags []s
 
 // DeleteLoggedModelTag implements store.LoggedModels.
 func (s *Store) DeleteLoggedModelTag(ctx context.Context, modelID, key string) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateTag(store.Tag{Key: key})); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateTag(store.Tag{Key: key}); err != nil {
-		return err
-	}
 	loc, _, err := s.openModel(ctx, modelID)
 	if err != nil {
 		return err
@@ -550,13 +535,10 @@ func (s *Store) DeleteLoggedModelTag(ctx context.Context, modelID, key string) e
 
 // LogLoggedModelParams implements store.LoggedModels.
 func (s *Store) LogLoggedModelParams(ctx context.Context, modelID string, params []store.Param) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateParams(params)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateParams(params); err != nil {
-		return err
-	}
 	loc, _, err := s.openModel(ctx, modelID)
 	if err != nil {
 		return err
@@ -576,13 +558,10 @@ func (s *Store) LogLoggedModelParams(ctx context.Context, modelID string, params
 // whole, and a new metric file appears with its lines already in it (see
 // appendModelMetric).
 func (s *Store) LogLoggedModelMetrics(ctx context.Context, modelID string, metrics []store.LoggedModelMetric) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateLoggedModelMetrics(metrics)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateLoggedModelMetrics(metrics); err != nil {
-		return err
-	}
 	loc, _, err := s.openModel(ctx, modelID)
 	if err != nil {
 		return err
@@ -651,15 +630,12 @@ func (s *Store) appendModelMetric(ctx context.Context, modelDir, key string, lin
 // whose meta.yaml records another experiment, are left out, as MLflow's
 // _list_models does; a directory without meta.yaml is skipped.
 func (s *Store) SearchLoggedModels(ctx context.Context, q store.LoggedModelQuery) (*store.LoggedModelPage, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enter(ctx, store.ValidateExperimentIDs(q.ExperimentIDs)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
 	var all []*store.LoggedModel
 	for _, expID := range q.ExperimentIDs {
-		if err := store.ValidateExperimentID(expID); err != nil {
-			return nil, err
-		}
 		expDir, _, err := s.findExperiment(expID)
 		if err != nil {
 			continue // MLflow: no such experiment, no models
@@ -718,13 +694,10 @@ func encodeOutput(modelID string, step int64) ([]byte, error) {
 // assembled in the staging folder and renamed into place (MLflow's get_run
 // fails on an outputs/ entry without meta.yaml); an existing one is kept.
 func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []store.LoggedModelOutput) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateOutputs(runID, outputs)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateOutputs(runID, outputs); err != nil {
-		return err
-	}
 	loc, m, err := s.openRun(ctx, runID)
 	if err != nil {
 		return err
@@ -753,7 +726,7 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []store.Lo
 
 // GetRunOutputs implements store.LoggedModels.
 func (s *Store) GetRunOutputs(ctx context.Context, runID string) ([]store.LoggedModelOutput, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enter(ctx, store.ValidateRunID(runID)); err != nil {
 		return nil, err
 	}
 	defer s.leave()

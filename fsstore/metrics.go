@@ -477,13 +477,10 @@ func readLatestMetrics(metricsPath string) ([]store.Metric, error) {
 // GetMetricHistory returns every point of a metric in the order logged
 // (file order).
 func (s *Store) GetMetricHistory(ctx context.Context, runID, key string) ([]store.Metric, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enter(ctx, store.ValidateGetMetricHistory(runID, key)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	if err := store.ValidateMetric(store.Metric{Key: key}); err != nil {
-		return nil, err
-	}
 	loc, _, err := s.openRun(ctx, runID)
 	if err != nil {
 		return nil, err

@@ -227,21 +227,11 @@ func (s *Store) updateRunMeta(ctx context.Context, runDir string, fn func(*runMe
 // readers never see a partial run and a concurrent DeleteExperiment cannot
 // miss it.
 func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*store.Run, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	expID, name, tags, check := store.ValidateCreateRun(req)
+	if err := s.enterWrite(ctx, check); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	expID := req.ExperimentID
-	if expID == "" {
-		expID = store.DefaultExperimentID
-	}
-	if err := store.ValidateExperimentID(expID); err != nil {
-		return nil, err
-	}
-	name, tags, err := req.RunNameAndTags()
-	if err != nil {
-		return nil, err
-	}
 	expDir, trashed, err := s.findExperiment(expID)
 	if err != nil {
 		return nil, store.NotFoundf("Could not create run under experiment with ID %s - no such experiment exists.", expID)
@@ -311,7 +301,7 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*sto
 
 // GetRun returns a run with its latest metrics, params, tags and inputs.
 func (s *Store) GetRun(ctx context.Context, runID string) (*store.Run, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enter(ctx, store.ValidateRunID(runID)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
@@ -390,13 +380,10 @@ func readKeyFiles(dir string, fn func(key string, content []byte)) error {
 // is also written to the mlflow.runName tag, as MLflow does. The
 // read-modify-write happens under the run lock.
 func (s *Store) UpdateRun(ctx context.Context, runID string, u store.RunUpdate) (*store.RunInfo, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateRunUpdate(runID, u)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	if err := store.ValidateRunUpdate(runID, u); err != nil {
-		return nil, err
-	}
 	loc, err := s.locateRun(runID)
 	if err != nil {
 		return nil, err
@@ -450,7 +437,7 @@ func (s *Store) RestoreRun(ctx context.Context, runID string) error {
 }
 
 func (s *Store) setRunLifecycle(ctx context.Context, runID, stage string) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateRunID(runID)); err != nil {
 		return err
 	}
 	defer s.leave()
@@ -482,16 +469,10 @@ func (s *Store) setRunLifecycle(ctx context.Context, runID, stage string) error 
 // mlflow.runName tag implies, happen under the run lock; metric lines are
 // appended without it (see appendMetric).
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metric, params []store.Param, tags []store.Tag) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateLogBatch(runID, metrics, params, tags)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
-		return err
-	}
-	if err := store.ValidateBatch(metrics, params, tags); err != nil {
-		return err
-	}
 	loc, m, err := s.openRunShared(ctx, runID)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -578,13 +559,10 @@ func (s *Store) checkParams(loc runLoc, params []store.Param) ([]store.Param, er
 
 // DeleteTag removes a tag of an active run.
 func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateDeleteTag(runID, key)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateTag(store.Tag{Key: key}); err != nil {
-		return err
-	}
 	loc, m, err := s.openRun(ctx, runID)
 	if err != nil {
 		return err

@@ -17,13 +17,10 @@ var _ store.RunTagUpdater = (*Store)(nil)
 // (see store.RunTagUpdater). Other UpdateRunTag calls of the run, in this
 // process and others, wait for it; plain LogBatch tag writes do not.
 func (s *Store) UpdateRunTag(ctx context.Context, runID, key string, fn func(old string, ok bool) (string, error)) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateRunTagUpdate(runID, key, fn)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateRunTagUpdate(runID, key, fn); err != nil {
-		return err
-	}
 	loc, err := s.locateRun(runID)
 	if err != nil {
 		return err

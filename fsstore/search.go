@@ -53,14 +53,11 @@ type candidate struct {
 // directories without meta.yaml, or whose meta.yaml records another run or
 // experiment, are skipped; an unreadable meta.yaml is ErrCorrupt.
 func (s *Store) SearchRuns(ctx context.Context, q store.RunQuery) (*store.RunPage, error) {
-	if err := s.enter(ctx); err != nil {
+	rs, check := search.NewRunSearch(q)
+	if err := s.enter(ctx, check, store.ValidateExperimentIDs(q.ExperimentIDs)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	rs, err := search.NewRunSearch(q)
-	if err != nil {
-		return nil, err
-	}
 	cands, err := s.runCandidates(ctx, q.ExperimentIDs, q.ViewType)
 	if err != nil {
 		return nil, err
@@ -102,7 +99,8 @@ func (s *Store) SearchRuns(ctx context.Context, q store.RunQuery) (*store.RunPag
 	return &store.RunPage{Runs: out, NextPageToken: next}, nil
 }
 
-// runCandidates lists the runs of the experiments that are in the view.
+// runCandidates lists the runs of the experiments that are in the view;
+// the experiment ids have been checked.
 func (s *Store) runCandidates(ctx context.Context, expIDs []string, view store.ViewType) ([]candidate, error) {
 	var cands []candidate
 	seen := map[string]bool{}
@@ -111,9 +109,6 @@ func (s *Store) runCandidates(ctx context.Context, expIDs []string, view store.V
 			continue
 		}
 		seen[expID] = true
-		if err := store.ValidateExperimentID(expID); err != nil {
-			return nil, err
-		}
 		expDir, _, err := s.findExperiment(expID)
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -150,14 +145,11 @@ func (s *Store) runCandidates(ctx context.Context, expIDs []string, view store.V
 // (creation_time DESC, experiment_id ASC), paged with MLflow's page
 // tokens.
 func (s *Store) SearchExperiments(ctx context.Context, q store.ExperimentQuery) (*store.ExperimentPage, error) {
-	if err := s.enter(ctx); err != nil {
+	es, check := search.NewExperimentSearch(q)
+	if err := s.enter(ctx, check); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	es, err := search.NewExperimentSearch(q)
-	if err != nil {
-		return nil, err
-	}
 	exps, err := s.listExperiments(ctx, q.ViewType)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/mlrun-go/mlrun/internal/atomicfile"
 	"github.com/mlrun-go/mlrun/internal/filelock"
 	"github.com/mlrun-go/mlrun/internal/fileuri"
+	"github.com/mlrun-go/mlrun/internal/storegate"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -112,10 +113,9 @@ type Store struct {
 	newExpID     func() string // new experiment ids
 	newRunID     func() string // new run ids
 
-	// mu guards closed. Every operation holds a read lock for its whole
-	// duration, so Close waits for operations in flight.
-	mu     sync.RWMutex
-	closed bool
+	// gate admits operations (each holds it for its whole duration, so
+	// Close waits for operations in flight) and checks their requests.
+	gate *storegate.Gate
 
 	// runExp caches the experiment id of runs seen, to find a run's
 	// directory without listing every experiment. A run never changes
@@ -158,7 +158,7 @@ func Open(ctx context.Context, root string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("fsstore: open %s: %w", root, err)
 	}
 	s := &Store{root: abs, artifactRoot: uri, lockTimeout: o.LockTimeout, noSync: o.NoSync, readOnly: o.ReadOnly,
-		now: store.NowMillis, newExpID: newExperimentID, newRunID: store.NewRunID}
+		gate: storegate.New("fsstore", abs, o.ReadOnly), now: store.NowMillis, newExpID: newExperimentID, newRunID: store.NewRunID}
 	if h := o.hooks; h != nil {
 		s.now, s.newExpID, s.newRunID = h.now, h.newExpID, h.newRunID
 	}
@@ -274,60 +274,48 @@ func (s *Store) Root() string { return s.root }
 
 // Close marks the store closed; later calls return store.ErrClosed. It
 // waits for operations in flight, then closes the metric files kept open
-// for appending. File locks are only held during operations.
+// for appending. File locks are only held during operations. A second
+// Close does nothing.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
-	s.files.dropAll()
-	return nil
+	return s.gate.Close(func() error {
+		s.files.dropAll()
+		return nil
+	})
 }
 
-// enter starts an operation: it fails with ErrClosed after Close, or with
-// ctx.Err() (ErrInvalidParameter for a nil ctx). The caller must call
-// s.mu.RUnlock when done (via leave).
-func (s *Store) enter(ctx context.Context) error {
-	if err := store.CheckContext(ctx); err != nil {
-		return err
-	}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return store.Errorf(store.ErrClosed, "fsstore: store %s is closed", s.root)
-	}
-	return nil
+// enter starts an operation that reads, through the store's gate
+// (storegate.Gate.Enter): it fails on a nil or done ctx, after Close, or
+// with the first error of the request's checks. The caller must call leave
+// when done.
+func (s *Store) enter(ctx context.Context, checks ...error) error {
+	return s.gate.Enter(ctx, checks...)
 }
-
-func (s *Store) leave() { s.mu.RUnlock() }
 
 // enterWrite is enter for an operation that writes: on a store opened with
-// Options.ReadOnly it fails with store.ErrReadOnly, before any check of
-// the request.
-func (s *Store) enterWrite(ctx context.Context) error {
-	if err := s.enter(ctx); err != nil {
-		return err
-	}
-	if s.readOnly {
-		s.leave()
-		return s.errReadOnly()
-	}
-	return nil
+// Options.ReadOnly it fails with store.ErrReadOnly, before the request's
+// checks.
+func (s *Store) enterWrite(ctx context.Context, checks ...error) error {
+	return s.gate.EnterWrite(ctx, checks...)
 }
+
+func (s *Store) leave() { s.gate.Leave() }
 
 // errReadOnly is the error of a write on a read-only store. The helpers
 // that lock or write (lockFile, writeFile, mkdirAll, publishDir) return it
 // too, a second line of defence behind enterWrite.
-func (s *Store) errReadOnly() error {
-	return store.ReadOnlyf("fsstore: store %s was opened read-only (Options.ReadOnly)", s.root)
-}
+func (s *Store) errReadOnly() error { return s.gate.ErrReadOnly() }
 
 // lockFile takes the lock file at path, or fails on a read-only store,
-// which creates no lock file.
+// which creates no lock file. A wait that times out is store.ErrLocked.
 func (s *Store) lockFile(ctx context.Context, path string) (func(), error) {
 	if s.readOnly {
 		return nil, s.errReadOnly()
 	}
-	return filelock.Mutex{Path: path, Timeout: s.lockTimeout}.Lock(ctx)
+	unlock, err := filelock.Mutex{Path: path, Timeout: s.lockTimeout}.Lock(ctx)
+	if errors.Is(err, filelock.ErrTimeout) {
+		return nil, store.Errorf(store.ErrLocked, "%w", err)
+	}
+	return unlock, err
 }
 
 // lockRoot takes the store-wide lock file.

@@ -254,7 +254,11 @@ func (a *artifactFS) list(_ context.Context, op, rel string) ([]ArtifactInfo, er
 // directory, which MLflow ignores.
 func (a *artifactFS) lock(ctx context.Context) (func(), error) {
 	p := filepath.Join(filepath.Dir(a.dir), "."+filepath.Base(a.dir)+".mlrun.lock")
-	return filelock.Mutex{Path: p}.Lock(ctx)
+	unlock, err := filelock.Mutex{Path: p}.Lock(ctx)
+	if errors.Is(err, filelock.ErrTimeout) {
+		return nil, store.Errorf(store.ErrLocked, "%w", err)
+	}
+	return unlock, err
 }
 
 // sourceFile is a local file LogArtifacts or LogModel copies.

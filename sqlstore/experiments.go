@@ -26,8 +26,9 @@ func parseExperimentID(id string) (int64, error) {
 // experimentOrDefault returns an experiment id ("" meaning the Default
 // experiment) and its integer.
 func experimentOrDefault(id string) (string, int64, error) {
-	if id == "" {
-		id = store.DefaultExperimentID
+	id, err := store.ExperimentIDOrDefault(id)
+	if err != nil {
+		return id, 0, err
 	}
 	n, err := parseExperimentID(id)
 	return id, n, err
@@ -116,19 +117,16 @@ func experimentNotFound(id string) error {
 // taken by an active or deleted experiment is store.ErrAlreadyExists, also
 // when several processes race (the name is UNIQUE in the schema).
 func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation string, tags []store.Tag) (string, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	artifactLocation, check := store.ValidateCreateExperiment(name, artifactLocation, tags)
+	if err := s.enterWrite(ctx, check); err != nil {
 		return "", err
 	}
 	defer s.leave()
-	artifactLocation, err := store.ValidateCreateExperiment(name, artifactLocation, tags)
-	if err != nil {
-		return "", err
-	}
 	if err := s.checkTagLengths("experiment_tags", tags); err != nil {
 		return "", err
 	}
 	var id int64
-	err = s.write(ctx, "create experiment", func(tx *sql.Tx) error {
+	err := s.write(ctx, "create experiment", func(tx *sql.Tx) error {
 		now := s.now()
 		cols := "name, artifact_location, lifecycle_stage, creation_time, last_update_time"
 		args := []any{name, nullString(artifactLocation), store.LifecycleActive, now, now}
@@ -222,13 +220,10 @@ func (s *Store) GetExperimentByName(ctx context.Context, name string) (*store.Ex
 // RenameExperiment renames an active experiment and sets its
 // last_update_time.
 func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateExperimentName(newName)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateExperimentName(newName); err != nil {
-		return err
-	}
 	n, err := parseExperimentID(id)
 	if err != nil {
 		return err
@@ -266,13 +261,10 @@ func experimentStage(ctx context.Context, tx *sql.Tx, n int64, id string) (strin
 // The Default experiment cannot be deleted (store.ErrInvalidParameter); a
 // deleted experiment is store.ErrInvalidState.
 func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateDeleteExperiment(id)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if id == store.DefaultExperimentID {
-		return store.Invalidf("Cannot delete the default experiment '%s'. This is an internally reserved experiment.", store.DefaultExperimentID)
-	}
 	n, err := parseExperimentID(id)
 	if err != nil {
 		return err
@@ -329,13 +321,10 @@ func (s *Store) RestoreExperiment(ctx context.Context, id string) error {
 // SetExperimentTag sets (or replaces) a tag of an active experiment; a
 // deleted experiment is store.ErrInvalidParameter, as in MLflow.
 func (s *Store) SetExperimentTag(ctx context.Context, id string, tag store.Tag) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateExperimentTag(tag)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateExperimentTag(tag); err != nil {
-		return err
-	}
 	if err := s.checkTagLengths("experiment_tags", []store.Tag{tag}); err != nil {
 		return err
 	}

@@ -30,13 +30,10 @@ var (
 // id it had if that is an integer free here (else the next rowid), and
 // the default artifact location <artifact root>/<id>.
 func (s *Store) ImportExperiment(ctx context.Context, e store.ImportExperiment, opts store.ImportOptions) (store.ImportResult, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateImportExperiment(e)); err != nil {
 		return store.ImportResult{}, err
 	}
 	defer s.leave()
-	if err := store.ValidateImportExperiment(e); err != nil {
-		return store.ImportResult{}, err
-	}
 	var res store.ImportResult
 	err := s.importTx(ctx, "import experiment", opts, func(tx *sql.Tx) error {
 		res = store.ImportResult{}
@@ -205,13 +202,10 @@ func (s *Store) metricHistory(ctx context.Context, tx *sql.Tx, runID, key string
 // dataset inputs, outputs, and every metric point with latest_metrics,
 // in one transaction.
 func (s *Store) ImportRun(ctx context.Context, r store.ImportRun, metrics store.MetricChunks, opts store.ImportOptions) (store.ImportResult, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateImportRun(r)); err != nil {
 		return store.ImportResult{}, err
 	}
 	defer s.leave()
-	if err := store.ValidateImportRun(r); err != nil {
-		return store.ImportResult{}, err
-	}
 	runID := r.Info.RunID
 	var expID int64
 	if r.Info.ExperimentID != "" {
@@ -345,13 +339,10 @@ func (s *Store) ImportRun(ctx context.Context, r store.ImportRun, metrics store.
 // create_logged_model, log params/tags and _log_model_metrics write (the
 // metric runs must be in this store).
 func (s *Store) ImportLoggedModel(ctx context.Context, m *store.LoggedModel, opts store.ImportOptions) (store.ImportResult, error) {
-	if err := s.enterLM(ctx, true); err != nil {
+	if err := s.enterLM(ctx, true, store.ValidateImportLoggedModel(m)); err != nil {
 		return store.ImportResult{}, err
 	}
 	defer s.leave()
-	if err := store.ValidateImportLoggedModel(m); err != nil {
-		return store.ImportResult{}, err
-	}
 	var expID int64
 	if m.ExperimentID != "" || !opts.DryRun {
 		n, err := parseExperimentID(m.ExperimentID)
@@ -463,13 +454,10 @@ func sqlModelMetrics(points []store.LoggedModelMetric) []store.LoggedModelMetric
 
 // ImportRegisteredModel implements store.Importer.
 func (s *Store) ImportRegisteredModel(ctx context.Context, m *store.RegisteredModel, opts store.ImportOptions) (store.ImportResult, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateImportRegisteredModel(m)); err != nil {
 		return store.ImportResult{}, err
 	}
 	defer s.leave()
-	if err := store.ValidateImportRegisteredModel(m); err != nil {
-		return store.ImportResult{}, err
-	}
 	res := store.ImportResult{ID: m.Name}
 	err := s.importTx(ctx, "import registered model", opts, func(tx *sql.Tx) error {
 		have, _, err := s.getModel(ctx, tx, m.Name)
@@ -507,13 +495,10 @@ func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 // model_id column (MLflow's SQL registry reads versions without one), so
 // a version's ModelID is not kept.
 func (s *Store) ImportModelVersion(ctx context.Context, v *store.ModelVersion, opts store.ImportOptions) (store.ImportResult, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateImportModelVersion(v)); err != nil {
 		return store.ImportResult{}, err
 	}
 	defer s.leave()
-	if err := store.ValidateImportModelVersion(v); err != nil {
-		return store.ImportResult{}, err
-	}
 	id := v.Name + "/" + strconv.FormatInt(v.Version, 10)
 	res := store.ImportResult{ID: id}
 	err := s.importTx(ctx, "import model version", opts, func(tx *sql.Tx) error {
@@ -603,13 +588,10 @@ var runChildTables = []string{"metrics", "latest_metrics", "params", "tags"}
 
 // PurgeRun implements store.Purger, as MLflow's _hard_delete_run.
 func (s *Store) PurgeRun(ctx context.Context, runID string) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateRunID(runID)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
-		return err
-	}
 	return s.write(ctx, "purge run", func(tx *sql.Tx) error {
 		r, err := s.runState(ctx, tx, runID)
 		if err != nil {
@@ -703,13 +685,10 @@ func (s *Store) ListDeletedLoggedModels(ctx context.Context) ([]*store.LoggedMod
 // PurgeLoggedModel implements store.Purger, as MLflow's
 // _hard_delete_logged_model.
 func (s *Store) PurgeLoggedModel(ctx context.Context, modelID string) error {
-	if err := s.enterLM(ctx, true); err != nil {
+	if err := s.enterLM(ctx, true, store.ValidateLoggedModelID(modelID)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateLoggedModelID(modelID); err != nil {
-		return err
-	}
 	return s.write(ctx, "purge logged model", func(tx *sql.Tx) error {
 		var stage sql.NullString
 		err := tx.QueryRowContext(ctx, "SELECT lifecycle_stage FROM logged_models WHERE model_id = ?", modelID).Scan(&stage)

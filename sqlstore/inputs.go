@@ -27,13 +27,10 @@ const (
 // experiment; mlrun keeps to the run's experiment, as MLflow 3 does, for
 // both schema versions.)
 func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.DatasetInput) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateLogInputs(runID, inputs)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateLogInputs(runID, inputs); err != nil {
-		return err
-	}
 	if !s.features.inputs {
 		return s.missingFeature("dataset inputs (tables datasets, inputs, input_tags)", "2.4.0")
 	}

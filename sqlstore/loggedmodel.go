@@ -64,20 +64,17 @@ var (
 func (s *Store) HasLoggedModels() bool { return s.features.loggedModels }
 
 // enterLM is enter (or enterWrite) for a LoggedModels method: it also fails
-// on a schema without logged models.
-func (s *Store) enterLM(ctx context.Context, write bool) error {
-	enter := s.enter
-	if write {
-		enter = s.enterWrite
-	}
-	if err := enter(ctx); err != nil {
-		return err
-	}
+// on a schema without logged models, before the request's checks.
+func (s *Store) enterLM(ctx context.Context, write bool, checks ...error) error {
+	var noModels error
 	if !s.features.loggedModels {
-		s.leave()
-		return store.InvalidStatef("sqlstore: the MLflow %s schema of %s has no logged models (MLflow 3 only)", s.version, s.path)
+		noModels = store.InvalidStatef("sqlstore: the MLflow %s schema of %s has no logged models (MLflow 3 only)", s.version, s.path)
 	}
-	return nil
+	checks = append([]error{noModels}, checks...)
+	if write {
+		return s.enterWrite(ctx, checks...)
+	}
+	return s.enter(ctx, checks...)
 }
 
 func loggedModelNotFound(modelID string) error {
@@ -191,19 +188,13 @@ func (s *Store) loadModelData(ctx context.Context, tx *sql.Tx, models []*store.L
 // its params and tags. A key given twice is store.ErrInvalidParameter
 // (MLflow: the tables' primary keys).
 func (s *Store) CreateLoggedModel(ctx context.Context, req store.CreateLoggedModelRequest) (*store.LoggedModel, error) {
-	if err := s.enterLM(ctx, true); err != nil {
+	expID, n, idErr := experimentOrDefault(req.ExperimentID)
+	if err := s.enterLM(ctx, true, idErr, validateCreateLoggedModel(req)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	expID, n, err := experimentOrDefault(req.ExperimentID)
-	if err != nil {
-		return nil, err
-	}
-	if err := validateCreateLoggedModel(req); err != nil {
-		return nil, err
-	}
 	var out *store.LoggedModel
-	err = s.write(ctx, "create logged model", func(tx *sql.Tx) error {
+	err := s.write(ctx, "create logged model", func(tx *sql.Tx) error {
 		exp, ok, err := s.getExperiment(ctx, tx, n)
 		if err != nil {
 			return err
@@ -340,15 +331,10 @@ func (s *Store) GetLoggedModel(ctx context.Context, modelID string) (*store.Logg
 // write gate and the request's checks (evaluated by the caller; the first
 // that failed is returned, with nothing written).
 func (s *Store) updateModel(ctx context.Context, op, modelID string, checks []error, fn func(tx *sql.Tx, m *store.LoggedModel) error) error {
-	if err := s.enterLM(ctx, true); err != nil {
+	if err := s.enterLM(ctx, true, checks...); err != nil {
 		return err
 	}
 	defer s.leave()
-	for _, err := range checks {
-		if err != nil {
-			return err
-		}
-	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
 		m, err := s.liveModel(ctx, tx, modelID)
 		if err != nil {
@@ -361,12 +347,8 @@ func (s *Store) updateModel(ctx context.Context, op, modelID string, checks []er
 // FinalizeLoggedModel implements store.LoggedModels: status (as its
 // integer) and last_updated_timestamp_ms = now.
 func (s *Store) FinalizeLoggedModel(ctx context.Context, modelID string, status store.LoggedModelStatus) (*store.LoggedModel, error) {
-	var statusErr error
-	if !status.Valid() {
-		statusErr = store.Invalidf("Unknown model status: %d", int(status))
-	}
 	var out *store.LoggedModel
-	err := s.updateModel(ctx, "finalize logged model", modelID, []error{statusErr}, func(tx *sql.Tx, _ *store.LoggedModel) error {
+	err := s.updateModel(ctx, "finalize logged model", modelID, []error{store.ValidateLoggedModelStatus(status)}, func(tx *sql.Tx, _ *store.LoggedModel) error {
 		_, err := tx.ExecContext(ctx, "UPDATE logged_models SET status = ?, last_updated_timestamp_ms = ? WHERE model_id = ?", int64(status), s.now(), modelID)
 		if err == nil {
 			out, err = s.readLoggedModel(ctx, tx, modelID)
@@ -484,13 +466,10 @@ func (s *Store) insertModelMetric(ctx context.Context, tx *sql.Tx, modelID strin
 // model is not looked up. A model the run already has is skipped (MLflow
 // fails on the primary key).
 func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []store.LoggedModelOutput) error {
-	if err := s.enterLM(ctx, true); err != nil {
+	if err := s.enterLM(ctx, true, store.ValidateOutputs(runID, outputs)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateOutputs(runID, outputs); err != nil {
-		return err
-	}
 	return s.write(ctx, "log outputs", func(tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
@@ -514,13 +493,10 @@ func (s *Store) logOutputs(ctx context.Context, tx *sql.Tx, runID string, output
 // GetRunOutputs implements store.LoggedModels: the run's MODEL_OUTPUT
 // inputs rows, sorted by model id.
 func (s *Store) GetRunOutputs(ctx context.Context, runID string) ([]store.LoggedModelOutput, error) {
-	if err := s.enterLM(ctx, false); err != nil {
+	if err := s.enterLM(ctx, false, store.ValidateRunID(runID)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
-		return nil, err
-	}
 	var out []store.LoggedModelOutput
 	err := s.read(ctx, "get run outputs", func(tx *sql.Tx) error {
 		if _, err := s.runState(ctx, tx, runID); err != nil {

@@ -23,7 +23,7 @@ import (
 //     the comparison (on one of the search's datasets, if it names some;
 //     without a metric clause, datasets keep the models with some point on
 //     one of them); params.<key> and tags.<key> compare the value;
-//   - LIKE is case-sensitive and ILIKE folds ASCII only (search.LikeSQL);
+//   - LIKE is case-sensitive and ILIKE folds ASCII only (likeSQL);
 //   - deleted models and other experiments are left out;
 //   - order_by entries sort NULLs last; metrics.<key> sorts by the point
 //     with the latest timestamp (then the largest step, then the smallest
@@ -139,7 +139,7 @@ func lmCondition(c search.LoggedModelClause, col string) (string, []any, error) 
 		}
 		return col + " " + c.Op + " (" + placeholders(len(args)) + ")", args, nil
 	case c.Op == "LIKE" || c.Op == "ILIKE":
-		cond, arg := search.LikeSQL(col, c.Str, c.Op == "ILIKE")
+		cond, arg := likeSQL(col, c.Str, c.Op == "ILIKE")
 		return cond, []any{arg}, nil
 	case !slices.Contains(lmNumericOps, c.Op):
 		return "", nil, store.Invalidf("Invalid comparison operator for %s.%s: '%s'.", c.Entity, c.Key, c.Op)

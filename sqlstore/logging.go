@@ -91,16 +91,10 @@ func newer(a, b row) bool {
 // winning, and a non-empty mlflow.runName tag also renames the run (an
 // empty one is ignored, as update_run_info ignores an empty name).
 func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metric, params []store.Param, tags []store.Tag) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateLogBatch(runID, metrics, params, tags)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
-		return err
-	}
-	if err := store.ValidateBatch(metrics, params, tags); err != nil {
-		return err
-	}
 	for _, p := range params {
 		if err := s.checkLength("params", "value", p.Key, p.Value); err != nil {
 			return err
@@ -361,16 +355,10 @@ func (s *Store) queryKeys(ctx context.Context, tx *sql.Tx, prefix, runID string,
 // value) instead. NaN points read as NaN, infinite ones as
 // ±1.7976931348623157e308 (see sanitize).
 func (s *Store) GetMetricHistory(ctx context.Context, runID, key string) ([]store.Metric, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enter(ctx, store.ValidateGetMetricHistory(runID, key)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
-		return nil, err
-	}
-	if err := store.ValidateMetric(store.Metric{Key: key}); err != nil {
-		return nil, err
-	}
 	var out []store.Metric
 	err := s.read(ctx, "get metric history", func(tx *sql.Tx) error {
 		if _, err := s.runState(ctx, tx, runID); err != nil {

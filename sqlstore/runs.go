@@ -106,18 +106,12 @@ func (s *Store) activeRun(ctx context.Context, tx *sql.Tx, runID string) (runSta
 // and version, artifact_uri <experiment location>/<run id>/artifacts, and
 // the mlflow.runName tag. The experiment must be active.
 func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*store.Run, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	expID, name, tags, check := store.ValidateCreateRun(req)
+	n, idErr := parseExperimentID(expID) // this store's experiment ids are integers
+	if err := s.enterWrite(ctx, idErr, check); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	expID, n, err := experimentOrDefault(req.ExperimentID)
-	if err != nil {
-		return nil, err
-	}
-	name, tags, err := req.RunNameAndTags()
-	if err != nil {
-		return nil, err
-	}
 	tags = dedupeTags(tags)
 	if err := s.checkTagLengths("tags", tags); err != nil {
 		return nil, err
@@ -128,7 +122,7 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*sto
 	}
 	runID := s.newUUID()
 	var info store.RunInfo
-	err = s.write(ctx, "create run", func(tx *sql.Tx) error {
+	err := s.write(ctx, "create run", func(tx *sql.Tx) error {
 		var location, stage sql.NullString
 		err := tx.QueryRowContext(ctx, "SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = ?", n).Scan(&location, &stage)
 		if err == sql.ErrNoRows {
@@ -177,13 +171,10 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRunRequest) (*sto
 // GetRun returns an active or deleted run with its latest metrics, params,
 // tags and dataset inputs, read in one transaction.
 func (s *Store) GetRun(ctx context.Context, runID string) (*store.Run, error) {
-	if err := s.enter(ctx); err != nil {
+	if err := s.enter(ctx, store.ValidateRunID(runID)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
-		return nil, err
-	}
 	var run *store.Run
 	err := s.read(ctx, "get run", func(tx *sql.Tx) error {
 		st, err := s.txStmt(ctx, tx, "SELECT "+runColumns+" FROM runs WHERE run_uuid = ?")
@@ -300,13 +291,10 @@ func (s *Store) loadRunData(ctx context.Context, tx *sql.Tx, runs []*store.Run) 
 // UpdateRun changes an active run's status, end time and name; a new name
 // is also written to the mlflow.runName tag (update_run_info).
 func (s *Store) UpdateRun(ctx context.Context, runID string, u store.RunUpdate) (*store.RunInfo, error) {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateRunUpdate(runID, u)); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	if err := store.ValidateRunUpdate(runID, u); err != nil {
-		return nil, err
-	}
 	var info *store.RunInfo
 	err := s.write(ctx, "update run", func(tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
@@ -361,13 +349,10 @@ func (s *Store) RestoreRun(ctx context.Context, runID string) error {
 }
 
 func (s *Store) setRunLifecycle(ctx context.Context, runID, stage string) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateRunID(runID)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
-		return err
-	}
 	return s.write(ctx, stage+" run", func(tx *sql.Tx) error {
 		var deleted any
 		if stage == store.LifecycleDeleted {
@@ -387,16 +372,10 @@ func (s *Store) setRunLifecycle(ctx context.Context, runID, stage string) error 
 // DeleteTag removes a tag of an active run; a missing tag is
 // store.ErrNotFound.
 func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateDeleteTag(runID, key)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateRunID(runID); err != nil {
-		return err
-	}
-	if err := store.ValidateTag(store.Tag{Key: key}); err != nil {
-		return err
-	}
 	return s.write(ctx, "delete tag", func(tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err

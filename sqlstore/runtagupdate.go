@@ -14,13 +14,10 @@ var _ store.RunTagUpdater = (*Store)(nil)
 // other write to the database, from any process. A busy database retries
 // the whole transaction, calling fn again.
 func (s *Store) UpdateRunTag(ctx context.Context, runID, key string, fn func(old string, ok bool) (string, error)) error {
-	if err := s.enterWrite(ctx); err != nil {
+	if err := s.enterWrite(ctx, store.ValidateRunTagUpdate(runID, key, fn)); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := store.ValidateRunTagUpdate(runID, key, fn); err != nil {
-		return err
-	}
 	return s.write(ctx, "update run tag", func(tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err

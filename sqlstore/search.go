@@ -33,14 +33,11 @@ func viewStages(col string, v store.ViewType) (string, []any) {
 // integer is store.ErrInvalidParameter, as in MLflow; no experiment ids
 // match no run.
 func (s *Store) SearchRuns(ctx context.Context, q store.RunQuery) (*store.RunPage, error) {
-	if err := s.enter(ctx); err != nil {
+	rs, check := search.NewRunSearch(q)
+	if err := s.enter(ctx, check); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	rs, err := search.NewRunSearch(q)
-	if err != nil {
-		return nil, err
-	}
 	for _, id := range q.ExperimentIDs {
 		if _, err := parseExperimentID(id); err != nil {
 			return nil, err
@@ -50,8 +47,8 @@ func (s *Store) SearchRuns(ctx context.Context, q store.RunQuery) (*store.RunPag
 	if len(q.ExperimentIDs) == 0 {
 		return page, nil
 	}
-	query, args := rs.SQL()
-	err = s.read(ctx, "search runs", func(tx *sql.Tx) error {
+	query, args := runSearchSQL(rs)
+	err := s.read(ctx, "search runs", func(tx *sql.Tx) error {
 		var ids []any
 		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {
@@ -123,25 +120,22 @@ func prefixColumns(prefix, cols string) string {
 // experiment_id ASC, as integers), a page at a time. The request is checked
 // and translated to SQL by package store/search.
 func (s *Store) SearchExperiments(ctx context.Context, q store.ExperimentQuery) (*store.ExperimentPage, error) {
-	if err := s.enter(ctx); err != nil {
+	es, check := search.NewExperimentSearch(q)
+	if err := s.enter(ctx, check); err != nil {
 		return nil, err
 	}
 	defer s.leave()
-	es, err := search.NewExperimentSearch(q)
-	if err != nil {
-		return nil, err
-	}
 	stageCond, args := viewStages("experiments.lifecycle_stage", q.ViewType)
 	query := "SELECT " + prefixColumns("experiments.", experimentColumns) + " FROM experiments WHERE " + stageCond
 	if s.features.experimentWorkspace {
 		query += " AND experiments.workspace = ?"
 		args = append(args, defaultWorkspace)
 	}
-	cond, condArgs := search.ExperimentFilterSQL(es.Filter)
-	query += " AND (" + cond + ") ORDER BY " + search.ExperimentOrderSQL(es.Order) + " LIMIT ? OFFSET ?"
+	cond, condArgs := experimentFilterSQL(es.Filter)
+	query += " AND (" + cond + ") ORDER BY " + experimentOrderSQL(es.Order) + " LIMIT ? OFFSET ?"
 	args = append(append(args, condArgs...), es.MaxResults+1, max(es.Offset, 0))
 	page := &store.ExperimentPage{}
-	err = s.read(ctx, "search experiments", func(tx *sql.Tx) error {
+	err := s.read(ctx, "search experiments", func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err

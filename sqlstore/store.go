@@ -15,6 +15,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/mlrun-go/mlrun/internal/mlflowuri"
+	"github.com/mlrun-go/mlrun/internal/storegate"
 	"github.com/mlrun-go/mlrun/sqlstore/schema"
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -113,10 +114,9 @@ type Store struct {
 	// connection held by such a transaction, they would all wait forever.
 	txSem chan struct{}
 
-	// mu guards closed. Every operation holds a read lock for its whole
-	// duration, so Close waits for the operations in flight.
-	mu     sync.RWMutex
-	closed bool
+	// gate admits operations (each holds it for its whole duration, so
+	// Close waits for the operations in flight) and checks their requests.
+	gate *storegate.Gate
 
 	// stmts caches prepared statements by SQL text.
 	stmts struct {
@@ -181,6 +181,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		path:         abs,
 		artifactRoot: root,
 		readOnly:     o.ReadOnly,
+		gate:         storegate.New("sqlstore", abs, o.ReadOnly),
 		now:          store.NowMillis,
 		newUUID:      store.NewRunID,
 		writeSem:     make(chan struct{}, 1),
@@ -545,22 +546,18 @@ func (s *Store) JournalMode() string { return s.journalMode }
 // connections. Operations after Close fail with store.ErrClosed; a second
 // Close does nothing.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	if !s.readOnly && s.journalMode == "wal" {
-		s.checkpoint()
-	}
-	s.stmts.Lock()
-	for _, st := range s.stmts.m {
-		st.Close()
-	}
-	s.stmts.m = nil
-	s.stmts.Unlock()
-	return s.db.Close()
+	return s.gate.Close(func() error {
+		if !s.readOnly && s.journalMode == "wal" {
+			s.checkpoint()
+		}
+		s.stmts.Lock()
+		for _, st := range s.stmts.m {
+			st.Close()
+		}
+		s.stmts.m = nil
+		s.stmts.Unlock()
+		return s.db.Close()
+	})
 }
 
 // checkpoint copies the write-ahead log into the database and truncates it,
@@ -584,35 +581,21 @@ func (s *Store) checkpoint() {
 	_ = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed)
 }
 
-// enter starts an operation: it fails with store.ErrClosed after Close, or
-// with ctx.Err() (store.ErrInvalidParameter for a nil ctx). The caller must
-// call leave when done.
-func (s *Store) enter(ctx context.Context) error {
-	if err := store.CheckContext(ctx); err != nil {
-		return err
-	}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return store.Errorf(store.ErrClosed, "sqlstore: store %s is closed", s.path)
-	}
-	return nil
+// enter starts an operation that reads, through the store's gate
+// (storegate.Gate.Enter): it fails on a nil or done ctx, after Close, or
+// with the first error of the request's checks. The caller must call leave
+// when done.
+func (s *Store) enter(ctx context.Context, checks ...error) error {
+	return s.gate.Enter(ctx, checks...)
 }
-
-func (s *Store) leave() { s.mu.RUnlock() }
 
 // enterWrite is enter for an operation that writes: it also fails on a
-// store opened with Options.ReadOnly.
-func (s *Store) enterWrite(ctx context.Context) error {
-	if err := s.enter(ctx); err != nil {
-		return err
-	}
-	if s.readOnly {
-		s.leave()
-		return store.ReadOnlyf("sqlstore: store %s was opened read-only (Options.ReadOnly)", s.path)
-	}
-	return nil
+// store opened with Options.ReadOnly, before the request's checks.
+func (s *Store) enterWrite(ctx context.Context, checks ...error) error {
+	return s.gate.EnterWrite(ctx, checks...)
 }
+
+func (s *Store) leave() { s.gate.Leave() }
 
 // stmt returns the prepared statement for query, preparing it once.
 func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

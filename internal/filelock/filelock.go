@@ -19,6 +19,7 @@ package filelock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -26,9 +27,13 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
-
-	"github.com/mlrun-go/mlrun/store"
 )
+
+// ErrTimeout is returned (wrapped, with the wait and the lock's path) by
+// Lock when the lock could not be taken before the Mutex's timeout.
+// Callers that report it to users translate it into their own error kind
+// (fsstore and mlrun: store.ErrLocked).
+var ErrTimeout = errors.New("timed out")
 
 // DefaultTimeout is the longest Lock waits when Mutex.Timeout is zero.
 const DefaultTimeout = 30 * time.Second
@@ -38,7 +43,7 @@ const DefaultTimeout = 30 * time.Second
 // all state lives in a per-path table.
 type Mutex struct {
 	Path    string        // the lock file; created (0666 before umask) if missing, never removed
-	Timeout time.Duration // the longest wait before Lock returns store.ErrLocked
+	Timeout time.Duration // the longest wait before Lock returns ErrTimeout
 }
 
 // sem is the in-process part of the lock on one path.
@@ -77,7 +82,7 @@ func releaseSem(path string, s *sem) {
 // Lock takes the lock, waiting at most m.Timeout (and until ctx is done).
 // It returns a function that releases the lock, which must be called
 // exactly once. A wait that times out returns an error matching
-// store.ErrLocked; a canceled ctx returns ctx.Err().
+// ErrTimeout; a canceled ctx returns ctx.Err().
 func (m Mutex) Lock(ctx context.Context) (unlock func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -97,7 +102,7 @@ func (m Mutex) Lock(ctx context.Context) (unlock func(), err error) {
 		return nil, ctx.Err()
 	case <-timer.C:
 		releaseSem(m.Path, s)
-		return nil, store.Errorf(store.ErrLocked, "timed out after %v waiting for lock %s (held in this process)", timeout, m.Path)
+		return nil, fmt.Errorf("%w after %v waiting for lock %s (held in this process)", ErrTimeout, timeout, m.Path)
 	}
 	fl, err := lockFile(ctx, m.Path, deadline, timeout)
 	if err != nil {
@@ -133,7 +138,7 @@ func lockFile(ctx context.Context, path string, deadline time.Time, timeout time
 		}
 		now := time.Now()
 		if !now.Before(deadline) {
-			return nil, store.Errorf(store.ErrLocked, "timed out after %v waiting for lock %s", timeout, path)
+			return nil, fmt.Errorf("%w after %v waiting for lock %s", ErrTimeout, timeout, path)
 		}
 		d := delay/2 + rand.N(delay/2+1)
 		if rem := deadline.Sub(now); d > rem {

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/mlrun-go/mlrun/store"
 )
 
 // incrementUnderLock reads the counter file, increments it and writes it
@@ -137,7 +135,7 @@ func TestTimeoutAcrossProcesses(t *testing.T) {
 	m := Mutex{Path: filepath.Join(dir, "lock"), Timeout: 100 * time.Millisecond}
 	start := time.Now()
 	_, err = m.Lock(context.Background())
-	if !errors.Is(err, store.ErrLocked) {
+	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("Lock while child holds it: err = %v, want ErrLocked", err)
 	}
 	if d := time.Since(start); d < 100*time.Millisecond || d > 2*time.Second {
@@ -159,7 +157,7 @@ func TestTimeoutAndCancelInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Lock(context.Background()); !errors.Is(err, store.ErrLocked) {
+	if _, err := m.Lock(context.Background()); !errors.Is(err, ErrTimeout) {
 		t.Errorf("second Lock: err = %v, want ErrLocked", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -3,6 +3,17 @@
 // search_runs and search_experiments, and the filter strings of
 // search_registered_models and search_model_versions.
 //
+// The package is backend-neutral. It owns parsing and checking requests
+// (with MLflow's messages), the parsed forms ([Filter], [RunOrder],
+// [ExperimentOrder], [RunSearch], [ExperimentSearch], the logged model
+// and registry filters), page tokens and page sizes, and the in-memory
+// evaluation of a parsed search (matching, ordering, paging) that the file
+// store uses. It writes no SQL and knows no database schema: sqlstore
+// translates the parsed forms into SQL over MLflow's tables itself
+// (sqlstore/searchsql.go, sqlstore/loggedmodelsearch.go), and its tests
+// check that the translation gives the answers of this package's
+// matchers.
+//
 // mlrun must answer a search exactly as MLflow does, so this package follows
 // MLflow 3.17.2 (mlflow/utils/search_utils.py, and
 // mlflow/store/tracking/sqlalchemy_store.py for how the SQL store applies a
@@ -33,11 +44,10 @@
 // [MatchRun], [RunOrder.Compare], [MatchExperiment] and
 // [ExperimentOrder.Compare] evaluate a search in memory with the semantics
 // of MLflow's SQL store (3.x) on SQLite; [Paginate] and [PaginateExperiments]
-// apply a whole request to a slice, for the file store. [RunSearch.SQL],
-// [RunFilterSQL], [RunOrderSQL], [ExperimentFilterSQL] and
-// [ExperimentOrderSQL] translate the same searches into parameterised SQL
-// over MLflow's schema, for the SQLite store. Both paths give the same
-// answers: the tests run every corpus case through each.
+// apply a whole request to a slice, for the file store. sqlstore translates
+// the same parsed searches into parameterised SQL over MLflow's schema.
+// Both paths give the same answers: the tests of each run every corpus
+// case.
 //
 // MLflow's own file store answers some searches differently from its SQL
 // store. mlrun follows the SQL store in all of these, for both of its

@@ -2,6 +2,7 @@ package search
 
 import (
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/mlrun-go/mlrun/store"
@@ -56,7 +57,7 @@ func matchRunClause(c *Clause, r *store.Run) bool {
 				}
 			case "context":
 				for _, t := range in.Tags {
-					if t.Key == contextTag && matchString(t.Value, c) {
+					if t.Key == store.DatasetContextTag && matchString(t.Value, c) {
 						return true
 					}
 				}
@@ -74,7 +75,7 @@ func matchRunClause(c *Clause, r *store.Run) bool {
 			return compareInt(*r.Info.EndTime, c)
 		case "run_name":
 			// The SQL store matches the mlflow.runName tag, not the name column.
-			v, ok := r.Tag(runNameTag)
+			v, ok := r.Tag(store.RunNameTag)
 			return ok && matchString(v, c)
 		case "run_id":
 			return matchString(r.Info.RunID, c)
@@ -89,11 +90,6 @@ func matchRunClause(c *Clause, r *store.Run) bool {
 	return false
 }
 
-// MLflow's system tags used by search.
-const (
-	runNameTag = store.RunNameTag
-	contextTag = store.DatasetContextTag
-)
 
 func matchOptionalString(v string, ok bool, c *Clause) bool {
 	switch c.Op {
@@ -179,12 +175,14 @@ func compareInt(a int64, c *Clause) bool {
 // are lower-cased on both sides first (SQLite's lower()).
 func sqlLike(s, pattern string, fold bool) bool {
 	if fold {
-		s, pattern = asciiLower(s), asciiLower(pattern)
+		s, pattern = LowerASCII(s), LowerASCII(pattern)
 	}
 	return pysql.Like(s, pattern)
 }
 
-func asciiLower(s string) string {
+// LowerASCII lower-cases the ASCII letters of s and nothing else, as
+// SQLite's lower() does (MLflow's ILIKE on SQLite).
+func LowerASCII(s string) string {
 	for i := 0; i < len(s); i++ {
 		if 'A' <= s[i] && s[i] <= 'Z' {
 			b := []byte(s)
@@ -230,17 +228,7 @@ func matchExperimentClause(c *Clause, e *store.Experiment) bool {
 		if !ok {
 			return false
 		}
-		vals := c.Value.List
-		if c.Value.Kind == StringValue {
-			vals = []string{c.Value.Str}
-		}
-		found := false
-		for _, v := range vals {
-			if n, err := pysql.Int(v); err == nil && n == id {
-				found = true
-				break
-			}
-		}
+		found := slices.Contains(c.ExperimentIDs(), id)
 		switch c.Op {
 		case Eq, In:
 			return found
@@ -249,6 +237,23 @@ func matchExperimentClause(c *Clause, e *store.Experiment) bool {
 		}
 	}
 	return false
+}
+
+// ExperimentIDs returns the operand of an experiment_id clause (one id for
+// = and !=, the list for IN and NOT IN) as integers, as Python's int()
+// reads them; the filter's validation has checked that each one parses.
+func (c Clause) ExperimentIDs() []int64 {
+	vals := c.Value.List
+	if c.Value.Kind == StringValue {
+		vals = []string{c.Value.Str}
+	}
+	ids := make([]int64, 0, len(vals))
+	for _, v := range vals {
+		if n, err := pysql.Int(v); err == nil {
+			ids = append(ids, n)
+		}
+	}
+	return ids
 }
 
 // experimentIDInt parses an experiment id as the SQL store's integer

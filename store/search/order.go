@@ -287,9 +287,9 @@ func (a runSortKey) compare(b runSortKey) int {
 	return strings.Compare(a.str, b.str)
 }
 
-// ordersStartTime reports whether the user's keys order by start_time, so
+// OrdersStartTime reports whether the user's keys order by start_time, so
 // the SQL store adds no start_time DESC tie-break.
-func (o *RunOrder) ordersStartTime() bool {
+func (o *RunOrder) OrdersStartTime() bool {
 	for _, k := range o.Keys {
 		if k.Entity == Attribute && k.Key == "start_time" {
 			return true
@@ -320,7 +320,7 @@ func (o *RunOrder) Compare(a, b *store.Run) int {
 }
 
 func tieBreak(o *RunOrder, a, b *store.Run) int {
-	if o == nil || !o.ordersStartTime() {
+	if o == nil || !o.OrdersStartTime() {
 		if c := cmp.Compare(b.Info.StartTime, a.Info.StartTime); c != 0 {
 			return c
 		}
