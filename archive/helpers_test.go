@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlrun-go/mlrun/compat"
 	"github.com/mlrun-go/mlrun/fsstore"
+	"github.com/mlrun-go/mlrun/internal/compat"
 	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"github.com/mlrun-go/mlrun/mlrun"
 	"github.com/mlrun-go/mlrun/sqlstore"

@@ -19,7 +19,7 @@ import (
 // mlflowPythons returns the Python interpreters of the MLflow virtualenvs
 // the harness installs (scripts/mlflow-venvs.sh): venv-<version> under
 // MLRUN_MLFLOW_VENVS (default $HOME/.cache/mlrun) for each version in
-// MLRUN_MLFLOW_VERSIONS (default: compat/mlflow-versions.txt's). A missing
+// MLRUN_MLFLOW_VERSIONS (default: internal/compat/mlflow-versions.txt's). A missing
 // one skips the test, or fails it when MLRUN_REQUIRE_MLFLOW=1.
 func mlflowPythons(t *testing.T) []string {
 	t.Helper()
@@ -37,7 +37,7 @@ func newestPythons(t *testing.T) []string {
 
 func pinnedVersions(t *testing.T) func() []string {
 	return func() []string {
-		b, err := os.ReadFile(filepath.Join("..", "compat", "mlflow-versions.txt"))
+		b, err := os.ReadFile(filepath.Join("..", "internal", "compat", "mlflow-versions.txt"))
 		if err != nil {
 			t.Fatal(err)
 		}

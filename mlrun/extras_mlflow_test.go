@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlrun-go/mlrun/compat"
+	"github.com/mlrun-go/mlrun/internal/compat"
 	"github.com/mlrun-go/mlrun/mlrun"
 	"github.com/mlrun-go/mlrun/mlrun/mlplot"
 	"github.com/mlrun-go/mlrun/store"

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlrun-go/mlrun/compat"
+	"github.com/mlrun-go/mlrun/internal/compat"
 	"github.com/mlrun-go/mlrun/internal/fileuri"
 	"github.com/mlrun-go/mlrun/mlrun"
 )

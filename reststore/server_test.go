@@ -20,7 +20,7 @@ import (
 var ctx = context.Background()
 
 // pinnedVersions are the MLflow versions the REST backend is proven
-// against (compat/mlflow-versions.txt): the last 2.x on SQLite, the newest
+// against (internal/compat/mlflow-versions.txt): the last 2.x on SQLite, the newest
 // 3.x on PostgreSQL with the artifact proxy.
 func pinnedVersions() []string { return []string{"2.22.5", "3.17.2"} }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Creates one virtualenv per MLflow version listed in compat/mlflow-versions.txt,
+# Creates one virtualenv per MLflow version listed in internal/compat/mlflow-versions.txt,
 # for the compatibility harness (package compat), and one per version listed in
-# compat/mlflow-extra-versions.txt, for the schema tests (sqlstore/schema,
+# internal/compat/mlflow-extra-versions.txt, for the schema tests (sqlstore/schema,
 # sqlstore): those get mlflow-skinny with SQLAlchemy and alembic only, which
 # is all the SQL store and MlflowClient need. Missing venvs install in
 # parallel.
@@ -14,14 +14,14 @@
 # Environment:
 #   MLRUN_CACHE_DIR  where the venvs live (default $HOME/.cache/mlrun)
 #   MLRUN_PYTHON     the interpreter to create venvs with (default python3)
-#   MLRUN_MLFLOW_VERSIONS_FILE  another versions list (default compat/mlflow-versions.txt;
+#   MLRUN_MLFLOW_VERSIONS_FILE  another versions list (default internal/compat/mlflow-versions.txt;
 #                    then no extra versions are installed)
 #   MLRUN_MLFLOW_EXTRA_VERSIONS_FILE  another extra versions list
-#                    (default compat/mlflow-extra-versions.txt; /dev/null for none)
+#                    (default internal/compat/mlflow-extra-versions.txt; /dev/null for none)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-versions_file=${MLRUN_MLFLOW_VERSIONS_FILE:-$repo/compat/mlflow-versions.txt}
+versions_file=${MLRUN_MLFLOW_VERSIONS_FILE:-$repo/internal/compat/mlflow-versions.txt}
 cache=${MLRUN_CACHE_DIR:-$HOME/.cache/mlrun}
 python=${MLRUN_PYTHON:-python3}
 
@@ -36,7 +36,7 @@ mapfile -t versions < <(read_versions "$versions_file")
 ((${#versions[@]})) || die "no versions in $versions_file"
 extra_file=${MLRUN_MLFLOW_EXTRA_VERSIONS_FILE:-}
 if [[ -z $extra_file && -z ${MLRUN_MLFLOW_VERSIONS_FILE:-} ]]; then
-	extra_file=$repo/compat/mlflow-extra-versions.txt
+	extra_file=$repo/internal/compat/mlflow-extra-versions.txt
 fi
 extras=()
 [[ -z $extra_file ]] || mapfile -t extras < <(read_versions "$extra_file")
@@ -53,11 +53,11 @@ install() {
 	shift
 	local venv="$cache/venv-$v"
 	local marker="$venv/.mlrun-installed"
-	# Dependencies are pinned by compat/constraints-<version>.txt (a pip
+	# Dependencies are pinned by internal/compat/constraints-<version>.txt (a pip
 	# freeze of a working venv), so every run installs the same set. The
 	# marker holds the requirements and the constraints' hash; a change
 	# reinstalls.
-	local constraints="$repo/compat/constraints-$v.txt"
+	local constraints="$repo/internal/compat/constraints-$v.txt"
 	[[ -r $constraints ]] || die "$v: missing $constraints (pip freeze of a working venv)"
 	local want
 	want="$* $(sha256sum "$constraints" | cut -c1-16)"
@@ -107,7 +107,7 @@ for v in "${versions[@]}"; do
 	# them: psycopg2-binary, the PostgreSQL driver of the REST backend's
 	# `mlflow server` (reststore's tests run 3.x on PostgreSQL).
 	reqs=("mlflow==$v")
-	if grep -q '^psycopg2-binary==' "$repo/compat/constraints-$v.txt" 2>/dev/null; then
+	if grep -q '^psycopg2-binary==' "$repo/internal/compat/constraints-$v.txt" 2>/dev/null; then
 		reqs+=(psycopg2-binary)
 	fi
 	install "$v" "${reqs[@]}" &

@@ -12,13 +12,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlrun-go/mlrun/compat"
+	"github.com/mlrun-go/mlrun/internal/compat"
 	"github.com/mlrun-go/mlrun/sqlstore"
 	"github.com/mlrun-go/mlrun/store"
 )
 
 // versions are the MLflow releases the whole suite runs for: the pinned ones
-// (compat/mlflow-versions.txt), whose real MLflow the tests also run.
+// (internal/compat/mlflow-versions.txt), whose real MLflow the tests also run.
 // schemas_test.go covers every schema.
 var versions = compat.PinnedVersions()
 

@@ -14,7 +14,7 @@ import (
 )
 
 // schemaVersions are the MLflow releases the light schema tests run for
-// real: the pinned ones and compat/mlflow-extra-versions.txt's.
+// real: the pinned ones and internal/compat/mlflow-extra-versions.txt's.
 func schemaVersions() []string {
 	out := slices.Clone(versions)
 	for _, v := range mlflowtest.ExtraVersions() {

@@ -45,14 +45,14 @@ const (
 
 // ExtraVersions returns the MLflow versions that only the schema tests run
 // (sqlstore/schema, sqlstore): the fields of $MLRUN_MLFLOW_EXTRA_VERSIONS if
-// set, else the list in compat/mlflow-extra-versions.txt, which
+// set, else the list in internal/compat/mlflow-extra-versions.txt, which
 // scripts/mlflow-venvs.sh installs beside the pinned ones.
 func ExtraVersions() []string {
 	if v, ok := os.LookupEnv(EnvExtra); ok {
 		return strings.Fields(v)
 	}
 	_, file, _, _ := runtime.Caller(0)
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "compat", "mlflow-extra-versions.txt"))
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "compat", "mlflow-extra-versions.txt"))
 	if err != nil {
 		return nil
 	}
@@ -73,7 +73,7 @@ func Versions(pinned func() []string) []string {
 }
 
 // ParseVersions returns the versions listed in the text of a versions file
-// such as compat/mlflow-versions.txt: one a line, '#' starting a comment.
+// such as internal/compat/mlflow-versions.txt: one a line, '#' starting a comment.
 func ParseVersions(text string) []string {
 	var out []string
 	for _, line := range strings.Split(text, "\n") {

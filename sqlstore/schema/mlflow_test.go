@@ -33,8 +33,8 @@ var update = flag.Bool("update", false,
 	"regenerate the embedded schema files and golden fingerprints from the MLflow virtualenvs")
 
 // venvVersions are the MLflow releases whose virtualenvs these tests run:
-// the pinned ones (compat/mlflow-versions.txt, or MLRUN_MLFLOW_VERSIONS) and
-// the extra ones (compat/mlflow-extra-versions.txt, or
+// the pinned ones (internal/compat/mlflow-versions.txt, or MLRUN_MLFLOW_VERSIONS) and
+// the extra ones (internal/compat/mlflow-extra-versions.txt, or
 // MLRUN_MLFLOW_EXTRA_VERSIONS), oldest first.
 func venvVersions() []string {
 	out := pinnedVersions()
@@ -47,11 +47,11 @@ func venvVersions() []string {
 	return out
 }
 
-// pinnedVersions are the MLflow releases of compat/mlflow-versions.txt (or
+// pinnedVersions are the MLflow releases of internal/compat/mlflow-versions.txt (or
 // MLRUN_MLFLOW_VERSIONS), which the slower checks run.
 func pinnedVersions() []string {
 	return mlflowtest.Versions(func() []string {
-		b, err := os.ReadFile(filepath.Join("..", "..", "compat", "mlflow-versions.txt"))
+		b, err := os.ReadFile(filepath.Join("..", "..", "internal", "compat", "mlflow-versions.txt"))
 		if err != nil {
 			panic(err)
 		}

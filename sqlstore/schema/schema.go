@@ -75,7 +75,7 @@ var (
 )
 
 // defaultVersion is the release a new database gets when none is asked for:
-// the newest release the tests run for real in full (compat/mlflow-versions.txt).
+// the newest release the tests run for real in full (internal/compat/mlflow-versions.txt).
 // 3.18.0 (tested as mlflow-skinny: the full mlflow 3.18.0 cannot be
 // installed from PyPI yet) is created on request.
 const defaultVersion = "3.17.2"

@@ -14,7 +14,7 @@ It writes, for the running MLflow version X:
     mlflow-X.db    a tracking database created and logged by MLflow's own
                    MlflowClient (sqlite:///), in MLflow's rollback journal mode
     mlflow-X.json  what MLflow reads back from it, in the canonical dump
-                   format of package compat (compat/README.md): experiments,
+                   format of package compat (internal/compat/README.md): experiments,
                    runs (get_run), full metric histories
                    (get_metric_history), dataset inputs; the artifact root is
                    replaced by <ROOT>
@@ -218,7 +218,7 @@ def normalize(uri):
 
 
 def dump(client):
-    """The canonical dump (compat/README.md) of what MlflowClient reads."""
+    """The canonical dump (internal/compat/README.md) of what MlflowClient reads."""
     experiments, runs = [], []
     for e in paged(lambda t: client.search_experiments(view_type=ViewType.ALL, max_results=100, page_token=t)):
         experiments.append({

@@ -90,7 +90,6 @@ func matchRunClause(c *Clause, r *store.Run) bool {
 	return false
 }
 
-
 func matchOptionalString(v string, ok bool, c *Clause) bool {
 	switch c.Op {
 	case IsNull:

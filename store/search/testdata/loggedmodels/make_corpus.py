@@ -51,7 +51,7 @@ logging.disable(logging.WARNING)
 
 import mlflow  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../../compat/py"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../../internal/compat/py"))
 import pin  # noqa: E402
 from mlflow.entities import LoggedModelParameter, LoggedModelStatus, LoggedModelTag, Metric  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402

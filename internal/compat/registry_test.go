@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlrun-go/mlrun/compat"
 	"github.com/mlrun-go/mlrun/fsstore"
+	"github.com/mlrun-go/mlrun/internal/compat"
 	"github.com/mlrun-go/mlrun/mlrun"
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -234,7 +234,7 @@ func checkGoRegistryContent(t *testing.T, d map[string]any) {
 func TestRegistryFixtures(t *testing.T) {
 	for _, v := range compat.PinnedVersions() {
 		t.Run("mlflow-"+v, func(t *testing.T) {
-			dir := filepath.Join("..", "testdata", "registry", "mlflow-"+v)
+			dir := filepath.Join("..", "..", "testdata", "registry", "mlflow-"+v)
 			b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
 			if err != nil {
 				t.Fatal(err)

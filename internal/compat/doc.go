@@ -1,6 +1,7 @@
 // Package compat is mlrun's compatibility harness against real MLflow: it
 // proves that stores written by mlrun read in Python's mlflow exactly as if
-// Python had logged them, and that mlrun reads stores Python wrote.
+// Python had logged them, and that mlrun reads stores Python wrote. It is
+// internal: test helpers for mlrun's own packages, not part of its API.
 //
 // Both sides dump a store into one canonical JSON format (a [Snapshot],
 // described in README.md) and the dumps are compared with [Compare]:

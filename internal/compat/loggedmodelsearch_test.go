@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/mlrun-go/mlrun/compat"
+	"github.com/mlrun-go/mlrun/internal/compat"
 	"github.com/mlrun-go/mlrun/sqlstore"
 	"github.com/mlrun-go/mlrun/store"
 )

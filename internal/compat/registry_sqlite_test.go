@@ -9,8 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/mlrun-go/mlrun/compat"
+	"github.com/mlrun-go/mlrun/internal/compat"
 	"github.com/mlrun-go/mlrun/sqlstore"
 	"github.com/mlrun-go/mlrun/store"
 )
@@ -173,22 +174,37 @@ func TestSQLiteRegistryTwoProcessTransitions(t *testing.T) {
 
 // registryOpsPy performs, through MlflowClient on the SQLite database
 // argv[1], the operations writeSameRegistryOps performs through sqlstore.
+// Both sides wait 5 ms after each operation, so that operations never share
+// a millisecond by chance and the count of distinct timestamps depends only
+// on which rows each operation stamps (without it, MLflow's rename and the
+// next create_model_version fell in one millisecond on a quiet machine and
+// not under load).
 const registryOpsPy = `
-import sys
+import sys, time
 from mlflow import MlflowClient
 db = sys.argv[1]
 c = MlflowClient("sqlite:///" + db, registry_uri="sqlite:///" + db)
 c.create_registered_model("m", tags={"k": "v"})
+time.sleep(0.005)
 for i in range(3):
     c.create_model_version("m", "file:///src", run_id="0123456789abcdef0123456789abcdef", tags={"t": str(i)})
+    time.sleep(0.005)
 c.set_registered_model_alias("m", "a3", 3)
+time.sleep(0.005)
 c.set_registered_model_alias("m", "a2", 2)
+time.sleep(0.005)
 c.transition_model_version_stage("m", 1, "Production")
+time.sleep(0.005)
 c.transition_model_version_stage("m", 2, "production", archive_existing_versions=True)
+time.sleep(0.005)
 c.delete_model_version("m", 3)
+time.sleep(0.005)
 c.set_model_version_tag("m", 1, "x", "y")
+time.sleep(0.005)
 c.rename_registered_model("m", "n")
+time.sleep(0.005)
 c.create_model_version("n", "file:///src2")
+time.sleep(0.005)
 `
 
 // registryRowsPy prints the rows of the registry tables of the SQLite
@@ -216,6 +232,7 @@ func writeSameRegistryOps(t *testing.T, s *sqlstore.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		time.Sleep(5 * time.Millisecond) // see registryOpsPy
 	}
 	_, err := s.CreateRegisteredModel(ctx, "m", []store.Tag{{Key: "k", Value: "v"}}, "")
 	must(err)

@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/mlrun-go/mlrun/archive"
-	"github.com/mlrun-go/mlrun/compat"
 	"github.com/mlrun-go/mlrun/fsstore"
+	"github.com/mlrun-go/mlrun/internal/compat"
 	"github.com/mlrun-go/mlrun/sqlstore"
 	"github.com/mlrun-go/mlrun/store"
 )

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlrun-go/mlrun/compat"
 	"github.com/mlrun-go/mlrun/fsstore"
+	"github.com/mlrun-go/mlrun/internal/compat"
 	"github.com/mlrun-go/mlrun/mlrun"
 	"github.com/mlrun-go/mlrun/sqlstore"
 	"github.com/mlrun-go/mlrun/store"

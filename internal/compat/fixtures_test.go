@@ -10,12 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlrun-go/mlrun/compat"
+	"github.com/mlrun-go/mlrun/internal/compat"
 	"github.com/mlrun-go/mlrun/mlrun"
 	"github.com/mlrun-go/mlrun/store"
 )
 
-const fixturesDir = "../testdata/fixtures"
+const fixturesDir = "../../testdata/fixtures"
 
 // relocateFixture copies a fixture's store into a temp dir, restores the
 // empty directories git does not keep (empty-dirs.txt), and rewrites the

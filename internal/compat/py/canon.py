@@ -1,6 +1,6 @@
 """Canonical dump format (version 1) shared by dump.py, rest_dump.py and gen_fixtures.py.
 
-The format is documented in compat/README.md. Both the Python side (real
+The format is documented in internal/compat/README.md. Both the Python side (real
 MLflow) and the Go side (package compat) produce it, so two stores compare
 with a plain structural diff. Everything here uses the standard library only.
 """

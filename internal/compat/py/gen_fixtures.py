@@ -30,7 +30,7 @@ T0 = 1_700_000_000_000  # fixed timestamps keep fixtures readable and stable
 YAML_LOOKALIKES = ["yes", "1:20", "0x1F", "2024-01-01", "", "null", "~", "012", "1e3", "'q'"]
 
 # Strings a YAML emitter must quote, escape or fold (the same list as
-# yamlTricky in compat/readsgo_test.go). PyYAML itself does not round-trip
+# yamlTricky in internal/compat/readsgo_test.go). PyYAML itself does not round-trip
 # every one (U+0085 NEL comes back as a space): the fixture records what
 # MLflow really reads.
 YAML_TRICKY = [

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlrun-go/mlrun/compat"
+	"github.com/mlrun-go/mlrun/internal/compat"
 )
 
 func readFixtureSnapshot(t *testing.T) *compat.Snapshot {
