@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mlrun-go/mlrun/internal/pystr"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/mlrun-go/mlrun/internal/pystr"
 
 	"github.com/mlrun-go/mlrun/store"
 )

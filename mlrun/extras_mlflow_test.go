@@ -11,12 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+
 	"github.com/mlrun-go/mlrun/internal/compat"
 	"github.com/mlrun-go/mlrun/mlrun"
 	"github.com/mlrun-go/mlrun/mlrun/mlplot"
 	"github.com/mlrun-go/mlrun/store"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
 )
 
 // extrasPy prints what real MLflow reads of a run's dataset inputs

@@ -11,13 +11,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mlrun-go/mlrun/internal/pyfloat"
-	"github.com/mlrun-go/mlrun/internal/pystr"
-	"github.com/mlrun-go/mlrun/store"
 	"github.com/shirou/gopsutil/v4/cpu"
 	"github.com/shirou/gopsutil/v4/disk"
 	"github.com/shirou/gopsutil/v4/mem"
 	"github.com/shirou/gopsutil/v4/net"
+
+	"github.com/mlrun-go/mlrun/internal/pyfloat"
+	"github.com/mlrun-go/mlrun/internal/pystr"
+	"github.com/mlrun-go/mlrun/store"
 )
 
 // System metrics are logged as MLflow 3.17.2's SystemMetricsMonitor logs

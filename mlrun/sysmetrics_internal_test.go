@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shirou/gopsutil/v4/cpu"
+
 	"github.com/mlrun-go/mlrun/internal/fileuri"
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/shirou/gopsutil/v4/cpu"
 )
 
 func TestPyRound1(t *testing.T) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check mlrun has, from a fresh clone: installs what the tests
-# need (staticcheck; the pinned MLflow versions in virtualenvs cached outside
+# need (staticcheck, goimports; the pinned MLflow versions in virtualenvs cached outside
 # the repo, with psycopg2 for 3.x; Debian's postgresql for reststore's
-# servers), then gofmt, go vet, staticcheck and go test -race with the
+# servers), then gofmt and goimports grouping, go vet, staticcheck and go test -race with the
 # MLflow compatibility tests required (they fail, never skip, when MLflow is
 # missing).
 #
@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 
 export MLRUN_CACHE_DIR="${MLRUN_CACHE_DIR:-$HOME/.cache/mlrun}"
 STATICCHECK_VERSION=v0.8.2 # staticcheck 2026.2.2
+GOIMPORTS_VERSION=v0.51.0  # golang.org/x/tools
 
 step() { printf '\n=== %s\n' "$*" >&2; }
 
@@ -37,12 +38,24 @@ gobin="$MLRUN_CACHE_DIR/gobin-$STATICCHECK_VERSION"
 if [ ! -x "$gobin/staticcheck" ]; then
 	GOBIN="$gobin" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 fi
+goimports_bin="$MLRUN_CACHE_DIR/gobin-goimports-$GOIMPORTS_VERSION/goimports"
+if [ ! -x "$goimports_bin" ]; then
+	GOBIN="$(dirname "$goimports_bin")" go install "golang.org/x/tools/cmd/goimports@$GOIMPORTS_VERSION"
+fi
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
 	echo "gofmt would change:" >&2
 	echo "$unformatted" >&2
+	exit 1
+fi
+
+step "goimports (standard library, then others, then mlrun's own packages)"
+ungrouped=$("$goimports_bin" -local github.com/mlrun-go/mlrun -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$ungrouped" ]; then
+	echo "goimports -local github.com/mlrun-go/mlrun would change:" >&2
+	echo "$ungrouped" >&2
 	exit 1
 fi
 

@@ -3,8 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"github.com/mlrun-go/mlrun/internal/pystr"
 	"strconv"
+
+	"github.com/mlrun-go/mlrun/internal/pystr"
 
 	"github.com/mlrun-go/mlrun/internal/mlflowuri"
 	"github.com/mlrun-go/mlrun/store"

@@ -3,11 +3,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"github.com/mlrun-go/mlrun/internal/pystr"
 	"math"
 	"math/bits"
 	"slices"
 	"strings"
+
+	"github.com/mlrun-go/mlrun/internal/pystr"
 
 	"github.com/mlrun-go/mlrun/store"
 )

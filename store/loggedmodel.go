@@ -3,10 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
-	"github.com/mlrun-go/mlrun/internal/pystr"
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mlrun-go/mlrun/internal/pystr"
 
 	"github.com/google/uuid"
 )

@@ -7,10 +7,11 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mlrun-go/mlrun/mlrun"
-	"github.com/mlrun-go/mlrun/mlrun/mlplot"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+
+	"github.com/mlrun-go/mlrun/mlrun"
+	"github.com/mlrun-go/mlrun/mlrun/mlplot"
 )
 
 func ExampleLogFigure() {

@@ -7,11 +7,12 @@ import (
 	"math"
 	"slices"
 
-	"github.com/mlrun-go/mlrun/mlrun"
-	"github.com/mlrun-go/mlrun/store"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
+
+	"github.com/mlrun-go/mlrun/mlrun"
+	"github.com/mlrun-go/mlrun/store"
 )
 
 // MetricHistory plots the history of a run's metrics, as MLflow's UI

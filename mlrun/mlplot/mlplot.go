@@ -21,12 +21,13 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mlrun-go/mlrun/mlrun"
-	"github.com/mlrun-go/mlrun/store"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/mlrun-go/mlrun/mlrun"
+	"github.com/mlrun-go/mlrun/store"
 )
 
 // Option configures [LogFigure].

@@ -12,13 +12,14 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
 	"github.com/mlrun-go/mlrun/internal/fileuri"
 	"github.com/mlrun-go/mlrun/mlrun"
 	"github.com/mlrun-go/mlrun/mlrun/mlplot"
 	"github.com/mlrun-go/mlrun/store"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 )
 
 func openRun(t *testing.T) (*mlrun.Client, *mlrun.Run) {

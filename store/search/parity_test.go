@@ -16,7 +16,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"math"
 	"os"
 	"os/exec"
@@ -27,6 +26,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mlrun-go/mlrun/internal/pyfloat"
 
 	"github.com/mlrun-go/mlrun/store"
 	"github.com/mlrun-go/mlrun/store/search/internal/pysql"

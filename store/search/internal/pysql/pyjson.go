@@ -2,12 +2,13 @@ package pysql
 
 import (
 	"errors"
-	"github.com/mlrun-go/mlrun/internal/pyfloat"
 	"math/big"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/mlrun-go/mlrun/internal/pyfloat"
 )
 
 // errJSON is json.loads' JSONDecodeError (or UnicodeDecodeError).

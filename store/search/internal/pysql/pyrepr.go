@@ -7,13 +7,14 @@ package pysql
 import (
 	"errors"
 	"fmt"
-	"github.com/mlrun-go/mlrun/internal/pyfloat"
-	"github.com/mlrun-go/mlrun/internal/pystr"
 	"math/big"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/mlrun-go/mlrun/internal/pyfloat"
+	"github.com/mlrun-go/mlrun/internal/pystr"
 )
 
 // pySetRepr formats a set of strings as Python prints it. Python's order
