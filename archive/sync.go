@@ -36,9 +36,6 @@ const SourceRunIDTag = "mlrun.sourceRunId"
 // the source version's run.
 const SourceVersionTag = "mlrun.sourceVersion"
 
-// parentRunTag is MLflow's tag of a nested run.
-const parentRunTag = "mlflow.parentRunId"
-
 // SyncOptions tune Sync and SyncArchive.
 type SyncOptions struct {
 	// Experiments, RunIDs and Filter select what Sync takes from its
@@ -513,7 +510,7 @@ func (sy *syncer) run(r *runRec) error {
 			continue
 		case store.RunNameTag:
 			t.Value = name
-		case parentRunTag:
+		case store.ParentRunTag:
 			parentSrc = t.Value
 			continue
 		}
@@ -533,7 +530,7 @@ func (sy *syncer) run(r *runRec) error {
 	}
 	if parentSrc != "" {
 		if p := sy.runs[parentSrc]; p != nil {
-			tags = append(tags, store.Tag{Key: parentRunTag, Value: p.Info.RunID})
+			tags = append(tags, store.Tag{Key: store.ParentRunTag, Value: p.Info.RunID})
 		} else if sy.inStream[parentSrc] {
 			// set once the parent is synced (finishParents)
 		} else {
@@ -817,7 +814,7 @@ func (sy *syncer) finishParents() error {
 			sy.skip.parents++
 			continue
 		}
-		if err := sy.dst.LogBatch(sy.ctx, d.runID, nil, nil, []store.Tag{{Key: parentRunTag, Value: p.Info.RunID}}); err != nil {
+		if err := sy.dst.LogBatch(sy.ctx, d.runID, nil, nil, []store.Tag{{Key: store.ParentRunTag, Value: p.Info.RunID}}); err != nil {
 			return fmt.Errorf("sync: parent of run %s: %w", d.runID, err)
 		}
 		sy.stats.Tags++

@@ -334,7 +334,7 @@ func (s *Store) loadRun(ctx context.Context, loc runLoc, m *runMeta) (*store.Run
 	slices.SortFunc(r.Data.Params, func(a, b store.Param) int { return strings.Compare(a.Key, b.Key) })
 	slices.SortFunc(r.Data.Tags, func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) })
 	if r.Info.RunName == "" {
-		r.Info.RunName, _ = r.Tag(runNameTagKey)
+		r.Info.RunName, _ = r.Tag(store.RunNameTag)
 	}
 	if r.Inputs, err = s.readInputs(ctx, loc); err != nil {
 		return nil, err
@@ -408,7 +408,7 @@ func (s *Store) UpdateRun(ctx context.Context, runID string, u store.RunUpdate) 
 	}
 	if u.RunName != "" {
 		m.RunName = u.RunName
-		if err := s.writeRunFile(ctx, loc, tagsDir, runNameTagKey, u.RunName); err != nil {
+		if err := s.writeRunFile(ctx, loc, tagsDir, store.RunNameTag, u.RunName); err != nil {
 			return nil, err
 		}
 	}
@@ -486,7 +486,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 	}
 	needLock := len(params) > 0
 	for _, t := range tags {
-		if t.Key == runNameTagKey {
+		if t.Key == store.RunNameTag {
 			needLock = true
 		}
 	}
@@ -525,7 +525,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		return err
 	}
 	for _, t := range tags {
-		if t.Key == runNameTagKey && t.Value != "" && t.Value != m.RunName {
+		if t.Key == store.RunNameTag && t.Value != "" && t.Value != m.RunName {
 			m.RunName = t.Value
 			if err := s.writeRunMeta(ctx, loc.dir, m); err != nil {
 				return err

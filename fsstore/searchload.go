@@ -40,7 +40,7 @@ func needsOf(rs *search.RunSearch) searchNeeds {
 		case search.Dataset:
 			n.inputs = true
 		case search.Attribute:
-			n.tags[runNameTagKey] = true
+			n.tags[store.RunNameTag] = true
 		}
 	}
 	if rs.Filter != nil {
@@ -153,7 +153,7 @@ func (s *Store) loadRunFor(ctx context.Context, c candidate, n searchNeeds) (*st
 		}
 	}
 	if r.Info.RunName == "" {
-		r.Info.RunName, _ = r.Tag(runNameTagKey)
+		r.Info.RunName, _ = r.Tag(store.RunNameTag)
 	}
 	if n.inputs {
 		var err error

@@ -20,18 +20,17 @@ import (
 
 // Names of MLflow's files and folders.
 const (
-	metaFile      = "meta.yaml"
-	trashDir      = ".trash"
-	trashSuffix   = ".trash" // root dirs with this suffix are not experiments to MLflow
-	modelsDir     = "models" // the model registry, at the root
-	metricsDir    = "metrics"
-	paramsDir     = "params"
-	tagsDir       = "tags"
-	artifactsDir  = "artifacts"
-	inputsDir     = "inputs"
-	datasetsDir   = "datasets"
-	tracesDir     = "traces"
-	runNameTagKey = store.RunNameTag
+	metaFile     = "meta.yaml"
+	trashDir     = ".trash"
+	trashSuffix  = ".trash" // root dirs with this suffix are not experiments to MLflow
+	modelsDir    = "models" // the model registry, at the root
+	metricsDir   = "metrics"
+	paramsDir    = "params"
+	tagsDir      = "tags"
+	artifactsDir = "artifacts"
+	inputsDir    = "inputs"
+	datasetsDir  = "datasets"
+	tracesDir    = "traces"
 )
 
 // Names of mlrun's own files and folders. Each lives where every MLflow

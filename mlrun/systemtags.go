@@ -17,7 +17,7 @@ const (
 	TagSourceName      = "mlflow.source.name"
 	TagSourceType      = "mlflow.source.type"
 	TagGitCommit       = "mlflow.source.git.commit"
-	TagParentRunID     = "mlflow.parentRunId"
+	TagParentRunID     = store.ParentRunTag
 	TagNote            = "mlflow.note.content"
 	TagLoggedArtifacts = "mlflow.loggedArtifacts"
 	TagLoggedImages    = "mlflow.loggedImages"

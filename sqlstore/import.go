@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/mlrun-go/mlrun/sqlstore/internal/mlflowuri"
+	"github.com/mlrun-go/mlrun/internal/mlflowuri"
 	"github.com/mlrun-go/mlrun/store"
 )
 

@@ -266,7 +266,7 @@ func (s *Store) setTags(ctx context.Context, tx *sql.Tx, runID string, tags []st
 		return err
 	}
 	for _, t := range tags {
-		if t.Key == runNameTag {
+		if t.Key == store.RunNameTag {
 			if t.Value != "" {
 				if err := s.setRunName(ctx, tx, runID, t.Value); err != nil {
 					return err

@@ -12,9 +12,6 @@ import (
 	"github.com/mlrun-go/mlrun/store"
 )
 
-// runNameTag is the tag MLflow keeps equal to runs.name.
-const runNameTag = store.RunNameTag
-
 // artifactsFolder is the last element of a run's artifact URI.
 const artifactsFolder = "artifacts"
 
@@ -282,7 +279,7 @@ func (s *Store) loadRunData(ctx context.Context, tx *sql.Tx, runs []*store.Run) 
 		slices.SortFunc(r.Data.Tags, func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) })
 		if r.Info.RunName == "" {
 			// Runs written by MLflow < 1.29 have no name column value.
-			r.Info.RunName, _ = r.Tag(runNameTag)
+			r.Info.RunName, _ = r.Tag(store.RunNameTag)
 		}
 	}
 	return nil
@@ -331,7 +328,7 @@ func (s *Store) setRunName(ctx context.Context, tx *sql.Tx, runID, name string) 
 	if err != nil {
 		return err
 	}
-	_, err = st.ExecContext(ctx, runNameTag, name, runID)
+	_, err = st.ExecContext(ctx, store.RunNameTag, name, runID)
 	return err
 }
 

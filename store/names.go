@@ -51,6 +51,9 @@ func RandomRunName() string {
 // RunNameTag is the tag that holds a run's name.
 const RunNameTag = "mlflow.runName"
 
+// ParentRunTag is the tag that names a nested run's parent run.
+const ParentRunTag = "mlflow.parentRunId"
+
 // DatasetContextTag is the dataset input tag that says what the run used
 // the dataset for, e.g. "training".
 const DatasetContextTag = "mlflow.data.context"

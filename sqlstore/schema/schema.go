@@ -49,7 +49,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mlrun-go/mlrun/sqlstore/internal/mlflowuri"
+	"github.com/mlrun-go/mlrun/internal/mlflowuri"
 	"github.com/mlrun-go/mlrun/sqlstore/internal/schemafp"
 )
 
