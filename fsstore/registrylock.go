@@ -1,0 +1,117 @@
+package fsstore
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+
+	"github.com/mlrun-go/mlrun/internal/atomicfile"
+	"github.com/mlrun-go/mlrun/store"
+)
+
+// How a registry operation starts: the store's gate, the request's
+// checks, then the registry lock (models/.mlrun.lock) and the model.
+
+// registrySwept records the stores whose registry temp files were swept.
+var registrySwept sync.Map // *Store -> struct{}
+
+// lockRegistry takes the registry lock, creating models/ if needed, and
+// sweeps stale temporary files once per Store.
+func (s *Store) lockRegistry(ctx context.Context) (func(), error) {
+	if err := s.mkdirAll(s.registryDir()); err != nil {
+		return nil, err
+	}
+	unlock, err := s.lockFile(ctx, filepath.Join(s.registryDir(), registryLockFile))
+	if err != nil {
+		return nil, err
+	}
+	if _, done := registrySwept.LoadOrStore(s, struct{}{}); !done {
+		_, _ = atomicfile.Sweep(s.registryDir(), nil)
+		if models, err := listModelDirs(s.registryDir()); err == nil {
+			for _, m := range models {
+				md := filepath.Join(s.registryDir(), m)
+				_, _ = atomicfile.Sweep(md, nil)
+				vs, _ := listVersionDirs(md)
+				for _, v := range vs {
+					_, _ = atomicfile.Sweep(filepath.Join(md, versionDirName(v)), nil)
+				}
+			}
+		}
+	}
+	return unlock, nil
+}
+
+// registryOp starts a registry operation that reads: enter, then
+// validate.
+func (s *Store) registryOp(ctx context.Context) (func(), error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	return s.leave, nil
+}
+
+// registryWriteOp starts a registry operation that writes: enterWrite,
+// then validate.
+func (s *Store) registryWriteOp(ctx context.Context) (func(), error) {
+	if err := s.enterWrite(ctx); err != nil {
+		return nil, err
+	}
+	return s.leave, nil
+}
+
+// lockedModel takes the registry lock and loads a model.
+func (s *Store) lockedModel(ctx context.Context, name string) (*modelState, func(), error) {
+	unlock, err := s.lockRegistry(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := s.loadModel(ctx, name)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return st, unlock, nil
+}
+
+// firstErr returns the first non-nil error of errs.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateModel is a registry operation that modifies model name: it enters
+// the store, returns the first failed check (the caller's validations, in
+// order), then runs fn on the model loaded under the registry lock.
+func (s *Store) updateModel(ctx context.Context, name string, checks []error, fn func(st *modelState) error) error {
+	leave, err := s.registryWriteOp(ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	if err := firstErr(checks...); err != nil {
+		return err
+	}
+	st, unlock, err := s.lockedModel(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return fn(st)
+}
+
+// updateVersion is updateModel for a live version of model name, the name
+// being validated after the checks.
+func (s *Store) updateVersion(ctx context.Context, name string, version int64, checks []error, fn func(st *modelState, vs *versionState) error) error {
+	checks = append(checks, store.ValidateRegisteredModelName(name))
+	return s.updateModel(ctx, name, checks, func(st *modelState) error {
+		vs, err := st.liveVersion(name, version)
+		if err != nil {
+			return err
+		}
+		return fn(st, vs)
+	})
+}
