@@ -3,7 +3,6 @@ package fsstore
 import (
 	"context"
 	"path/filepath"
-	"sync"
 
 	"github.com/mlrun-go/mlrun/internal/atomicfile"
 	"github.com/mlrun-go/mlrun/store"
@@ -12,11 +11,9 @@ import (
 // How a registry operation starts: the store's gate, the request's
 // checks, then the registry lock (models/.mlrun.lock) and the model.
 
-// registrySwept records the stores whose registry temp files were swept.
-var registrySwept sync.Map // *Store -> struct{}
-
 // lockRegistry takes the registry lock, creating models/ if needed, and
-// sweeps stale temporary files once per Store.
+// sweeps stale temporary files once per Store (under the lock, so no
+// writer of this or another process has a temporary file in flight).
 func (s *Store) lockRegistry(ctx context.Context) (func(), error) {
 	if err := s.mkdirAll(s.registryDir()); err != nil {
 		return nil, err
@@ -25,20 +22,26 @@ func (s *Store) lockRegistry(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, done := registrySwept.LoadOrStore(s, struct{}{}); !done {
-		_, _ = atomicfile.Sweep(s.registryDir(), nil)
-		if models, err := listModelDirs(s.registryDir()); err == nil {
-			for _, m := range models {
-				md := filepath.Join(s.registryDir(), m)
-				_, _ = atomicfile.Sweep(md, nil)
-				vs, _ := listVersionDirs(md)
-				for _, v := range vs {
-					_, _ = atomicfile.Sweep(filepath.Join(md, versionDirName(v)), nil)
-				}
-			}
+	s.registrySweep.Do(s.sweepRegistry)
+	return unlock, nil
+}
+
+// sweepRegistry removes the temporary files that crashed writers left in
+// models/ and in the model and version directories (best effort).
+func (s *Store) sweepRegistry() {
+	_, _ = atomicfile.Sweep(s.registryDir(), nil)
+	models, err := listModelDirs(s.registryDir())
+	if err != nil {
+		return
+	}
+	for _, m := range models {
+		md := filepath.Join(s.registryDir(), m)
+		_, _ = atomicfile.Sweep(md, nil)
+		vs, _ := listVersionDirs(md)
+		for _, v := range vs {
+			_, _ = atomicfile.Sweep(filepath.Join(md, versionDirName(v)), nil)
 		}
 	}
-	return unlock, nil
 }
 
 // registryOp starts a registry operation that reads: enter, then
