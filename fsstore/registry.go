@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
+	"github.com/mlrun-go/mlrun/internal/registryguard"
 	"github.com/mlrun-go/mlrun/store"
 	"github.com/mlrun-go/mlrun/store/search"
 )
@@ -81,7 +81,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []s
 		return s.writeFile(ctx, filepath.Join(dir, metaFile), "", b, syncFile)
 	})
 	if errors.Is(err, fs.ErrExist) {
-		return nil, store.AlreadyExistsf("Registered Model (name=%s) already exists.", name)
+		return nil, registryguard.ModelExists(name)
 	}
 	if err != nil {
 		return nil, err
@@ -95,26 +95,18 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []s
 
 // GetRegisteredModel implements store.Registry.
 func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*store.RegisteredModel, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	st, err := s.loadModel(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return st.rm(), nil
+	var rm *store.RegisteredModel
+	err := s.viewModel(ctx, name, registryguard.Name(name), func(st *modelState) error {
+		rm = st.rm()
+		return nil
+	})
+	return rm, err
 }
 
 // UpdateRegisteredModel implements store.Registry.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*store.RegisteredModel, error) {
 	var rm *store.RegisteredModel
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateDescription(description)}
-	err := s.updateModel(ctx, name, checks, func(st *modelState) error {
+	err := s.updateModel(ctx, name, registryguard.Update(name, description), func(st *modelState) error {
 		st.meta.Description = &description
 		if err := s.touch(ctx, st, s.now()); err != nil {
 			return err
@@ -130,8 +122,7 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description str
 // then the old directory is removed.
 func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string) (*store.RegisteredModel, error) {
 	var rm *store.RegisteredModel
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegisteredModelName(newName)}
-	err := s.updateModel(ctx, name, checks, func(st *modelState) (err error) {
+	err := s.updateModel(ctx, name, registryguard.Rename(name, newName), func(st *modelState) (err error) {
 		rm, err = s.renameModel(ctx, st, name, newName)
 		return err
 	})
@@ -183,7 +174,7 @@ func (s *Store) renameModel(ctx context.Context, st *modelState, name, newName s
 		return s.writeFile(ctx, filepath.Join(dir, metaFile), "", b, syncFile)
 	})
 	if errors.Is(err, fs.ErrExist) {
-		return nil, store.AlreadyExistsf("Registered Model (name=%s) already exists.", newName)
+		return nil, registryguard.ModelExists(newName)
 	}
 	if err != nil {
 		return nil, err
@@ -200,7 +191,7 @@ func (s *Store) renameModel(ctx context.Context, st *modelState, name, newName s
 
 // DeleteRegisteredModel implements store.Registry.
 func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
-	return s.updateModel(ctx, name, []error{store.ValidateRegisteredModelName(name)}, func(st *modelState) error {
+	return s.updateModel(ctx, name, registryguard.Name(name), func(st *modelState) error {
 		return s.removeModelDir(st.dir)
 	})
 }
@@ -212,7 +203,7 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredMo
 		return nil, err
 	}
 	defer leave()
-	if _, err := search.PaginateRegisteredModels(nil, q); err != nil {
+	if err := registryguard.SearchRegisteredModels(q); err != nil {
 		return nil, err // validate before reading
 	}
 	sts, err := s.allModels(ctx)
@@ -228,8 +219,7 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredMo
 
 // SetRegisteredModelTag implements store.Registry.
 func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, tag store.Tag) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(tag)}
-	return s.updateModel(ctx, name, checks, func(st *modelState) error {
+	return s.updateModel(ctx, name, registryguard.SetTag(name, tag), func(st *modelState) error {
 		if err := s.writeKVFile(ctx, st.dir, tagsDir, tag.Key, tag.Value); err != nil {
 			return err
 		}
@@ -239,8 +229,7 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, tag stor
 
 // DeleteRegisteredModelTag implements store.Registry.
 func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(store.Tag{Key: key})}
-	return s.updateModel(ctx, name, checks, func(st *modelState) error {
+	return s.updateModel(ctx, name, registryguard.DeleteTag(name, key), func(st *modelState) error {
 		if _, ok := st.tags[key]; !ok {
 			return nil
 		}
@@ -253,7 +242,7 @@ func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) 
 // CreateModelVersion implements store.Registry.
 func (s *Store) CreateModelVersion(ctx context.Context, req store.CreateModelVersionRequest) (*store.ModelVersion, error) {
 	var mv *store.ModelVersion
-	err := s.updateModel(ctx, req.Name, []error{store.ValidateCreateModelVersion(req)}, func(st *modelState) (err error) {
+	err := s.updateModel(ctx, req.Name, store.ValidateCreateModelVersion(req), func(st *modelState) (err error) {
 		mv, err = s.createVersion(ctx, st, req)
 		return err
 	})
@@ -308,41 +297,27 @@ func (s *Store) createVersion(ctx context.Context, st *modelState, req store.Cre
 
 // GetModelVersion implements store.Registry.
 func (s *Store) GetModelVersion(ctx context.Context, name string, version int64) (*store.ModelVersion, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	st, err := s.loadModel(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	vs, err := st.liveVersion(name, version)
-	if err != nil {
-		return nil, err
-	}
-	return st.mv(vs), nil
+	var mv *store.ModelVersion
+	err := s.viewModel(ctx, name, registryguard.Name(name), func(st *modelState) error {
+		vs, err := st.liveVersion(name, version)
+		if err != nil {
+			return err
+		}
+		mv = st.mv(vs)
+		return nil
+	})
+	return mv, err
 }
 
 // GetModelVersionDownloadURI implements store.Registry.
 func (s *Store) GetModelVersionDownloadURI(ctx context.Context, name string, version int64) (string, error) {
-	mv, err := s.GetModelVersion(ctx, name, version)
-	if err != nil {
-		return "", err
-	}
-	if mv.StorageLocation != "" {
-		return mv.StorageLocation, nil
-	}
-	return mv.Source, nil
+	return registryguard.DownloadURI(ctx, s.GetModelVersion, name, version)
 }
 
 // UpdateModelVersion implements store.Registry.
 func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int64, description string) (*store.ModelVersion, error) {
 	var mv *store.ModelVersion
-	err := s.updateVersion(ctx, name, version, []error{store.ValidateDescription(description)}, func(st *modelState, vs *versionState) error {
+	err := s.updateVersion(ctx, name, version, registryguard.Update(name, description), func(st *modelState, vs *versionState) error {
 		vs.meta.Description = &description
 		vs.meta.Updated = s.now()
 		if err := s.writeMVMeta(ctx, vs); err != nil {
@@ -356,7 +331,7 @@ func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int
 
 // DeleteModelVersion implements store.Registry.
 func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int64) error {
-	return s.updateVersion(ctx, name, version, nil, func(st *modelState, vs *versionState) error {
+	return s.updateVersion(ctx, name, version, registryguard.Name(name), func(st *modelState, vs *versionState) error {
 		now := s.now()
 		vs.meta.Stage, vs.meta.Updated = store.StageDeletedInternal, now
 		if err := s.writeMVMeta(ctx, vs); err != nil {
@@ -380,9 +355,9 @@ func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int
 // first, under the same lock, so concurrent transitions (also from other
 // processes) leave exactly one version in the stage.
 func (s *Store) TransitionModelVersionStage(ctx context.Context, name string, version int64, stage string, archiveExisting bool) (*store.ModelVersion, error) {
-	canon, cerr := store.ValidateTransition(stage, archiveExisting)
+	canon, check := registryguard.Transition(name, stage, archiveExisting)
 	var mv *store.ModelVersion
-	err := s.updateVersion(ctx, name, version, []error{cerr}, func(st *modelState, vs *versionState) error {
+	err := s.updateVersion(ctx, name, version, check, func(st *modelState, vs *versionState) error {
 		now := s.now()
 		if archiveExisting {
 			for _, o := range st.versions {
@@ -409,24 +384,12 @@ func (s *Store) TransitionModelVersionStage(ctx context.Context, name string, ve
 
 // GetLatestVersions implements store.Registry.
 func (s *Store) GetLatestVersions(ctx context.Context, name string, stages []string) ([]*store.ModelVersion, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	for _, st := range stages {
-		if _, err := store.CanonicalStage(st); err != nil {
-			return nil, err
-		}
-	}
-	st, err := s.loadModel(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return store.LatestPerStage(st.liveVersions(), stages)
+	var out []*store.ModelVersion
+	err := s.viewModel(ctx, name, registryguard.LatestVersions(name, stages), func(st *modelState) (err error) {
+		out, err = store.LatestPerStage(st.liveVersions(), stages)
+		return err
+	})
+	return out, err
 }
 
 // SearchModelVersions implements store.Registry.
@@ -436,7 +399,7 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 		return nil, err
 	}
 	defer leave()
-	if _, err := search.PaginateModelVersions(nil, q); err != nil {
+	if err := registryguard.SearchModelVersions(q); err != nil {
 		return nil, err
 	}
 	sts, err := s.allModels(ctx)
@@ -452,7 +415,7 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 
 // SetModelVersionTag implements store.Registry.
 func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int64, tag store.Tag) error {
-	return s.updateVersion(ctx, name, version, []error{store.ValidateRegistryTag(tag)}, func(st *modelState, vs *versionState) error {
+	return s.updateVersion(ctx, name, version, registryguard.SetTag(name, tag), func(st *modelState, vs *versionState) error {
 		if err := s.writeKVFile(ctx, vs.dir, tagsDir, tag.Key, tag.Value); err != nil {
 			return err
 		}
@@ -462,7 +425,7 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int
 
 // DeleteModelVersionTag implements store.Registry.
 func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version int64, key string) error {
-	return s.updateVersion(ctx, name, version, []error{store.ValidateRegistryTag(store.Tag{Key: key})}, func(st *modelState, vs *versionState) error {
+	return s.updateVersion(ctx, name, version, registryguard.DeleteTag(name, key), func(st *modelState, vs *versionState) error {
 		if _, ok := vs.tags[key]; !ok {
 			return nil
 		}
@@ -474,8 +437,7 @@ func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version 
 
 // SetRegisteredModelAlias implements store.Registry.
 func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string, version int64) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias), store.ValidateAliasNotReserved(alias)}
-	return s.updateVersion(ctx, name, version, checks, func(st *modelState, _ *versionState) error {
+	return s.updateVersion(ctx, name, version, registryguard.SetAlias(name, alias), func(st *modelState, _ *versionState) error {
 		v := strconv.FormatInt(version, 10)
 		if err := s.writeKVFile(ctx, st.dir, aliasesDir, alias, v); err != nil {
 			return err
@@ -487,8 +449,7 @@ func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string,
 
 // DeleteRegisteredModelAlias implements store.Registry.
 func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias string) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias)}
-	return s.updateModel(ctx, name, checks, func(st *modelState) error {
+	return s.updateModel(ctx, name, registryguard.Alias(name, alias), func(st *modelState) error {
 		if _, ok := st.aliases[alias]; !ok {
 			return nil
 		}
@@ -502,31 +463,27 @@ func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias stri
 
 // GetModelVersionByAlias implements store.Registry.
 func (s *Store) GetModelVersionByAlias(ctx context.Context, name, alias string) (*store.ModelVersion, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	st, err := s.loadModel(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if strings.EqualFold(alias, "latest") {
+	var mv *store.ModelVersion
+	err := s.viewModel(ctx, name, registryguard.Alias(name, alias), func(st *modelState) (err error) {
+		mv, err = st.byAlias(name, alias)
+		return err
+	})
+	return mv, err
+}
+
+// byAlias returns the live version alias points at; "latest" is the
+// highest live version.
+func (st *modelState) byAlias(name, alias string) (*store.ModelVersion, error) {
+	if registryguard.IsLatest(alias) {
 		live := st.liveVersions()
 		if len(live) == 0 {
 			return nil, store.NotFoundf("Registered model %s has no versions", name)
 		}
 		return live[len(live)-1], nil
 	}
-	if err := store.ValidateAlias(alias); err != nil {
-		return nil, err
-	}
 	raw, ok := st.aliases[alias]
 	if !ok {
-		return nil, store.NotFoundf("Registered model alias %s not found.", alias)
+		return nil, registryguard.AliasNotFound(alias)
 	}
 	v, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {

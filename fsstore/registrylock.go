@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 
 	"github.com/mlrun-go/mlrun/internal/atomicfile"
-	"github.com/mlrun-go/mlrun/store"
 )
 
 // How a registry operation starts: the store's gate, the request's
@@ -76,27 +75,37 @@ func (s *Store) lockedModel(ctx context.Context, name string) (*modelState, func
 	return st, unlock, nil
 }
 
-// firstErr returns the first non-nil error of errs.
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
+// viewModel is a registry operation that reads model name: it enters the
+// store, returns check (the request's checks, see package registryguard)
+// if it failed, then runs fn on the model as loaded. Reads take no
+// registry lock: every write is published atomically.
+func (s *Store) viewModel(ctx context.Context, name string, check error, fn func(st *modelState) error) error {
+	leave, err := s.registryOp(ctx)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer leave()
+	if check != nil {
+		return check
+	}
+	st, err := s.loadModel(ctx, name)
+	if err != nil {
+		return err
+	}
+	return fn(st)
 }
 
 // updateModel is a registry operation that modifies model name: it enters
-// the store, returns the first failed check (the caller's validations, in
-// order), then runs fn on the model loaded under the registry lock.
-func (s *Store) updateModel(ctx context.Context, name string, checks []error, fn func(st *modelState) error) error {
+// the store, returns check if it failed, then runs fn on the model loaded
+// under the registry lock.
+func (s *Store) updateModel(ctx context.Context, name string, check error, fn func(st *modelState) error) error {
 	leave, err := s.registryWriteOp(ctx)
 	if err != nil {
 		return err
 	}
 	defer leave()
-	if err := firstErr(checks...); err != nil {
-		return err
+	if check != nil {
+		return check
 	}
 	st, unlock, err := s.lockedModel(ctx, name)
 	if err != nil {
@@ -106,11 +115,9 @@ func (s *Store) updateModel(ctx context.Context, name string, checks []error, fn
 	return fn(st)
 }
 
-// updateVersion is updateModel for a live version of model name, the name
-// being validated after the checks.
-func (s *Store) updateVersion(ctx context.Context, name string, version int64, checks []error, fn func(st *modelState, vs *versionState) error) error {
-	checks = append(checks, store.ValidateRegisteredModelName(name))
-	return s.updateModel(ctx, name, checks, func(st *modelState) error {
+// updateVersion is updateModel for a live version of model name.
+func (s *Store) updateVersion(ctx context.Context, name string, version int64, check error, fn func(st *modelState, vs *versionState) error) error {
+	return s.updateModel(ctx, name, check, func(st *modelState) error {
 		vs, err := st.liveVersion(name, version)
 		if err != nil {
 			return err

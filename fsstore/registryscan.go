@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mlrun-go/mlrun/internal/registryguard"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -120,7 +121,7 @@ func (s *Store) loadModel(ctx context.Context, name string) (*modelState, error)
 	data, err := readFileRetry(ctx, filepath.Join(dir, metaFile))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, store.NotFoundf("Registered Model with name=%s not found", name)
+			return nil, registryguard.ModelNotFound(name)
 		}
 		return nil, fmt.Errorf("fsstore: %w", err)
 	}
@@ -175,7 +176,7 @@ func (st *modelState) version(v int64) *versionState {
 func (st *modelState) liveVersion(name string, v int64) (*versionState, error) {
 	vs := st.version(v)
 	if vs == nil || vs.deleted() {
-		return nil, store.NotFoundf("Model Version (name=%s, version=%d) not found", name, v)
+		return nil, registryguard.VersionNotFound(name, v)
 	}
 	return vs, nil
 }
