@@ -12,7 +12,6 @@ import (
 	"github.com/mlrun-go/mlrun/internal/pystr"
 	"github.com/mlrun-go/mlrun/internal/registryguard"
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/search"
 )
 
 // The model registry, as MLflow's SQL registry store keeps it
@@ -630,21 +629,6 @@ func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
 	})
 }
 
-// SearchRegisteredModels implements store.Registry, with package
-// search.PaginateRegisteredModels over the models read in one transaction.
-func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredModelQuery) (*store.RegisteredModelPage, error) {
-	var out *store.RegisteredModelPage
-	err := s.regRead(ctx, "search registered models", []error{registryguard.SearchRegisteredModels(q)}, func(tx *sql.Tx) error {
-		snap, err := s.loadRegistry(ctx, tx, "", false)
-		if err != nil {
-			return err
-		}
-		out, err = search.PaginateRegisteredModels(snap.models, q)
-		return err
-	})
-	return out, err
-}
-
 // setTagRow updates a tag row, or inserts it if there is none: MLflow's
 // session.merge.
 func (s *Store) setTagRow(ctx context.Context, tx *sql.Tx, table, cond string, keyArgs []any, cols []string, value string) error {
@@ -866,28 +850,6 @@ func (s *Store) GetLatestVersions(ctx context.Context, name string, stages []str
 			return err
 		}
 		out, err = store.LatestPerStage(snap.versions, stages)
-		return err
-	})
-	return out, err
-}
-
-// SearchModelVersions implements store.Registry, with package
-// search.PaginateModelVersions over the live versions read in one transaction. As in
-// MLflow, the versions of a model any of whose versions is tagged
-// mlflow.prompt.is_prompt = 'true' are left out unless the filter names
-// that tag.
-func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQuery) (*store.ModelVersionPage, error) {
-	var out *store.ModelVersionPage
-	err := s.regRead(ctx, "search model versions", []error{registryguard.SearchModelVersions(q)}, func(tx *sql.Tx) error {
-		snap, err := s.loadRegistry(ctx, tx, "", false)
-		if err != nil {
-			return err
-		}
-		versions := snap.versions
-		if !strings.Contains(q.Filter, store.PromptTagKey) && len(snap.prompts) > 0 {
-			versions = slices.DeleteFunc(slices.Clone(versions), func(mv *store.ModelVersion) bool { return snap.prompts[mv.Name] })
-		}
-		out, err = search.PaginateModelVersions(versions, q)
 		return err
 	})
 	return out, err
