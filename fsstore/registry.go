@@ -206,7 +206,7 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredMo
 	if err := registryguard.SearchRegisteredModels(q); err != nil {
 		return nil, err // validate before reading
 	}
-	sts, err := s.allModels(ctx)
+	sts, err := s.searchModels(ctx, q.Filter, search.ParseRegisteredModelFilter)
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +402,7 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 	if err := registryguard.SearchModelVersions(q); err != nil {
 		return nil, err
 	}
-	sts, err := s.allModels(ctx)
+	sts, err := s.searchModels(ctx, q.Filter, search.ParseModelVersionFilter)
 	if err != nil {
 		return nil, err
 	}

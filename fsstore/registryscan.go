@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlrun-go/mlrun/internal/registryguard"
 	"github.com/mlrun-go/mlrun/store"
+	"github.com/mlrun-go/mlrun/store/search"
 )
 
 // Reading the registry: its paths, the directory listings and the
@@ -255,4 +256,33 @@ func (s *Store) allModels(ctx context.Context) ([]*modelState, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// searchModels loads the models that a search filter, parsed with parse,
+// can match: only the model of registryguard.SearchScope when the filter
+// names one (if it has a directory, as listModelDirs sees them), else
+// every model. The caller applies the filter in full.
+func (s *Store) searchModels(ctx context.Context, filter string, parse func(string) (*search.Filter, error)) ([]*modelState, error) {
+	f, err := parse(filter)
+	if err != nil {
+		return nil, err
+	}
+	name, one := registryguard.SearchScope(f)
+	if !one {
+		return s.allModels(ctx)
+	}
+	if store.ValidateRegisteredModelName(name) != nil {
+		return nil, nil // not a model's name, nor safe as a path
+	}
+	if info, err := os.Stat(s.modelDir(name)); err != nil || !info.IsDir() {
+		return nil, nil
+	}
+	st, err := s.loadModel(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // removed meanwhile
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []*modelState{st}, nil
 }

@@ -16,34 +16,20 @@ import (
 // the semantics of MLflow's SQL store on SQLite), so that fsstore and
 // sqlstore answer alike. A filter with a clause name = '<n>' (the usual
 // search_model_versions("name='n'")) can only match entities of model n,
-// so then only that model's rows are read; the filter is still applied in
-// full. Other filters are not pushed into SQL: LIKE, ILIKE, tags that an
+// so then only that model's rows are read (registryguard.SearchScope);
+// the filter is still applied in full. Other filters are not pushed into SQL: LIKE, ILIKE, tags that an
 // entity lacks and the page tokens would each need MLflow's semantics
 // rebuilt in SQL.
 
-// searchScope returns the model name that every entity matching f has,
-// if f has a clause name = '<n>' (clauses are ANDed).
-func searchScope(f *search.Filter) (string, bool) {
-	if f == nil {
-		return "", false
-	}
-	for _, c := range f.Clauses {
-		if c.Entity != search.Tag && c.Key == "name" && c.Op == search.Eq && c.Value.Kind == search.StringValue {
-			return c.Value.Str, true
-		}
-	}
-	return "", false
-}
-
 // loadSearch reads the part of the registry that filter can match: one
-// model (see searchScope) or all of them. parse is the filter's grammar;
+// model (see registryguard.SearchScope) or all of them. parse is the filter's grammar;
 // the caller has already checked the query.
 func (s *Store) loadSearch(ctx context.Context, tx *sql.Tx, filter string, parse func(string) (*search.Filter, error)) (*registrySnapshot, error) {
 	f, err := parse(filter)
 	if err != nil {
 		return nil, err
 	}
-	name, one := searchScope(f)
+	name, one := registryguard.SearchScope(f)
 	return s.loadRegistry(ctx, tx, name, one)
 }
 

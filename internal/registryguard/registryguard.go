@@ -15,7 +15,9 @@
 //   - the not-found and already-exists errors that both backends return,
 //     with MLflow's wording;
 //   - the methods derived from others: [DownloadURI] is
-//     GetModelVersionDownloadURI computed from GetModelVersion.
+//     GetModelVersionDownloadURI computed from GetModelVersion;
+//   - what a search filter tells about the entities it can match
+//     ([SearchScope]), so that a backend reads only those.
 //
 // What is specific to a backend (its locks, transactions, layout, and the
 // messages that follow its MLflow counterpart) stays in the backend.
@@ -124,6 +126,21 @@ func SearchRegisteredModels(q store.RegisteredModelQuery) error {
 func SearchModelVersions(q store.ModelVersionQuery) error {
 	_, err := search.PaginateModelVersions(nil, q)
 	return err
+}
+
+// SearchScope returns the model name n that every entity matching f
+// has, if f has a clause name = 'n' (a filter's clauses are ANDed): a
+// search with f needs to read model n only, and then applies f in full.
+func SearchScope(f *search.Filter) (string, bool) {
+	if f == nil {
+		return "", false
+	}
+	for _, c := range f.Clauses {
+		if c.Entity != search.Tag && c.Key == "name" && c.Op == search.Eq && c.Value.Kind == search.StringValue {
+			return c.Value.Str, true
+		}
+	}
+	return "", false
 }
 
 // ModelNotFound is the store.ErrNotFound error for a missing registered
