@@ -59,47 +59,16 @@ func (s *Store) removeKVFile(ctx context.Context, st *modelState, path string) e
 	return s.touch(ctx, st, s.now())
 }
 
-// publishRegistryDir assembles a directory with build in the staging
-// folder and renames it to target, so that MLflow's registry reader sees
-// it complete or not at all (it fails on a model or version directory
-// without meta.yaml). An existing target gives an error matching
-// fs.ErrExist. The registry lock is held by the caller.
+// publishRegistryDir is publishDir for a model or version directory, so
+// that MLflow's registry reader sees it complete or not at all (it fails
+// on a model or version directory without meta.yaml). An existing target
+// gives an error matching fs.ErrExist, before anything is built. The
+// registry lock is held by the caller.
 func (s *Store) publishRegistryDir(ctx context.Context, target string, build func(dir string) error) error {
-	staging := filepath.Join(s.root, stagingDir)
-	if err := s.mkdirAll(staging); err != nil {
-		return err
-	}
 	if _, err := os.Lstat(target); err == nil {
 		return fmt.Errorf("fsstore: publish %s: %w", target, fs.ErrExist)
 	}
-	tmp := filepath.Join(staging, atomicfile.TempName(filepath.Base(target)))
-	if err := os.Mkdir(tmp, 0o777); err != nil {
-		return fmt.Errorf("fsstore: %w", err)
-	}
-	defer os.RemoveAll(tmp) // a no-op after a successful rename
-	if err := build(tmp); err != nil {
-		return err
-	}
-	if err := s.syncDir(tmp); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	err := os.Rename(tmp, target)
-	if isCrossDevice(err) {
-		if err = os.Mkdir(target, 0o777); err == nil {
-			err = build(target)
-		}
-	}
-	switch {
-	case err == nil:
-		return s.syncDir(filepath.Dir(target))
-	case errors.Is(err, fs.ErrExist) || isNotEmpty(err):
-		return fmt.Errorf("fsstore: publish %s: %w", target, fs.ErrExist)
-	default:
-		return fmt.Errorf("fsstore: publish %s: %w", target, err)
-	}
+	return s.publishDir(ctx, target, build, nil)
 }
 
 // removeModelDir moves a model directory out of models/ (atomically, into
