@@ -7,13 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strconv"
-	"strings"
-	"sync"
 
-	"github.com/mlrun-go/mlrun/internal/atomicfile"
+	"github.com/mlrun-go/mlrun/internal/registryguard"
 	"github.com/mlrun-go/mlrun/store"
 	"github.com/mlrun-go/mlrun/store/search"
 )
@@ -53,536 +49,6 @@ const (
 
 var _ store.Registry = (*Store)(nil)
 
-// registrySwept records the stores whose registry temp files were swept.
-var registrySwept sync.Map // *Store -> struct{}
-
-func (s *Store) registryDir() string { return filepath.Join(s.root, modelsDir) }
-
-func (s *Store) modelDir(name string) string { return filepath.Join(s.registryDir(), name) }
-
-func versionDirName(v int64) string { return versionPrefix + strconv.FormatInt(v, 10) }
-
-// lockRegistry takes the registry lock, creating models/ if needed, and
-// sweeps stale temporary files once per Store.
-func (s *Store) lockRegistry(ctx context.Context) (func(), error) {
-	if err := s.mkdirAll(s.registryDir()); err != nil {
-		return nil, err
-	}
-	unlock, err := s.lockFile(ctx, filepath.Join(s.registryDir(), registryLockFile))
-	if err != nil {
-		return nil, err
-	}
-	if _, done := registrySwept.LoadOrStore(s, struct{}{}); !done {
-		_, _ = atomicfile.Sweep(s.registryDir(), nil)
-		if models, err := listModelDirs(s.registryDir()); err == nil {
-			for _, m := range models {
-				md := filepath.Join(s.registryDir(), m)
-				_, _ = atomicfile.Sweep(md, nil)
-				vs, _ := listVersionDirs(md)
-				for _, v := range vs {
-					_, _ = atomicfile.Sweep(filepath.Join(md, versionDirName(v)), nil)
-				}
-			}
-		}
-	}
-	return unlock, nil
-}
-
-// registryOp starts a registry operation that reads: enter, then
-// validate.
-func (s *Store) registryOp(ctx context.Context) (func(), error) {
-	if err := s.enter(ctx); err != nil {
-		return nil, err
-	}
-	return s.leave, nil
-}
-
-// registryWriteOp starts a registry operation that writes: enterWrite,
-// then validate.
-func (s *Store) registryWriteOp(ctx context.Context) (func(), error) {
-	if err := s.enterWrite(ctx); err != nil {
-		return nil, err
-	}
-	return s.leave, nil
-}
-
-// ---- encoding ----
-
-type rmMeta struct {
-	Name        string
-	Created     int64
-	Updated     int64
-	Description *string
-}
-
-func encodeRMMeta(m *rmMeta, aliases map[string]int64) ([]byte, error) {
-	am := map[string]any{}
-	for a, v := range aliases {
-		am[a] = strconv.FormatInt(v, 10)
-	}
-	return marshalYAML(map[string]any{
-		"aliases":                am,
-		"creation_timestamp":     m.Created,
-		"deployment_job_id":      nil,
-		"deployment_job_state":   nil,
-		"description":            optStr(m.Description),
-		"last_updated_timestamp": m.Updated,
-		"name":                   m.Name,
-		"workspace":              workspaceDefault,
-	})
-}
-
-func optStr(p *string) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
-func strPtr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func parseRMMeta(path string, data []byte) (*rmMeta, error) {
-	d, err := parseDoc(path, data)
-	if err != nil {
-		return nil, err
-	}
-	var m rmMeta
-	if m.Name, err = d.reqStr("name"); err != nil {
-		return nil, err
-	}
-	if v, err := d.optInt("creation_timestamp"); err != nil {
-		return nil, err
-	} else if v != nil {
-		m.Created = *v
-	}
-	if v, err := d.optInt("last_updated_timestamp"); err != nil {
-		return nil, err
-	} else if v != nil {
-		m.Updated = *v
-	}
-	if s, ok, err := d.str("description"); err != nil {
-		return nil, err
-	} else if ok {
-		m.Description = &s
-	}
-	return &m, nil
-}
-
-// mvMeta is a version's meta.yaml; nullable strings are pointers so that
-// a rewrite keeps MLflow's nulls.
-type mvMeta struct {
-	Name, Stage, Status, Source         string
-	Version, Created, Updated           int64
-	Description, UserID, RunID, RunLink *string
-	StatusMessage, Storage, ModelID     *string
-}
-
-func (m *mvMeta) encode() ([]byte, error) {
-	return marshalYAML(map[string]any{
-		"creation_timestamp":     m.Created,
-		"current_stage":          m.Stage,
-		"deployment_job_state":   nil,
-		"description":            optStr(m.Description),
-		"last_updated_timestamp": m.Updated,
-		"model_id":               optStr(m.ModelID),
-		"name":                   m.Name,
-		"run_id":                 optStr(m.RunID),
-		"run_link":               optStr(m.RunLink),
-		"source":                 m.Source,
-		"status":                 m.Status,
-		"status_message":         optStr(m.StatusMessage),
-		"storage_location":       optStr(m.Storage),
-		"user_id":                optStr(m.UserID),
-		"version":                m.Version,
-		"workspace":              workspaceDefault,
-	})
-}
-
-func parseMVMeta(path string, data []byte) (*mvMeta, error) {
-	d, err := parseDoc(path, data)
-	if err != nil {
-		return nil, err
-	}
-	var m mvMeta
-	if m.Name, err = d.reqStr("name"); err != nil {
-		return nil, err
-	}
-	v, ok, err := d.int("version")
-	if err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, d.corrupt("version", "missing")
-	}
-	m.Version = v
-	if p, err := d.optInt("creation_timestamp"); err != nil {
-		return nil, err
-	} else if p != nil {
-		m.Created = *p
-	}
-	if p, err := d.optInt("last_updated_timestamp"); err != nil {
-		return nil, err
-	} else if p != nil {
-		m.Updated = *p
-	}
-	m.Stage, _, err = d.str("current_stage")
-	if err != nil {
-		return nil, err
-	}
-	m.Status = store.ModelVersionReady
-	if s, ok, err := d.str("status"); err != nil {
-		return nil, err
-	} else if ok {
-		m.Status = s
-	}
-	if m.Source, _, err = d.str("source"); err != nil {
-		return nil, err
-	}
-	for _, f := range []struct {
-		key string
-		dst **string
-	}{{"description", &m.Description}, {"user_id", &m.UserID}, {"run_id", &m.RunID}, {"run_link", &m.RunLink},
-		{"status_message", &m.StatusMessage}, {"storage_location", &m.Storage}, {"model_id", &m.ModelID}} {
-		s, ok, err := d.str(f.key)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			*f.dst = &s
-		}
-	}
-	return &m, nil
-}
-
-func deref0(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-// ---- reading ----
-
-// listModelDirs lists the registered-model directories (directories only,
-// as MLflow's list_subdirs).
-func listModelDirs(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("fsstore: %w", err)
-	}
-	var out []string
-	for _, e := range entries {
-		if isDirEntry(dir, e) {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
-}
-
-// listVersionDirs returns the numbers of the version-<n> directories,
-// deleted ones included, sorted.
-func listVersionDirs(modelDir string) ([]int64, error) {
-	entries, err := os.ReadDir(modelDir)
-	if err != nil {
-		return nil, fmt.Errorf("fsstore: %w", err)
-	}
-	var out []int64
-	for _, e := range entries {
-		n, ok := strings.CutPrefix(e.Name(), versionPrefix)
-		if !ok || !isDirEntry(modelDir, e) {
-			continue
-		}
-		v, err := strconv.ParseInt(n, 10, 64)
-		if err != nil {
-			continue
-		}
-		out = append(out, v)
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-// readKV reads every file under dir (recursively) as key -> raw content.
-func readKV(dir string) (map[string]string, error) {
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && p == dir {
-				return filepath.SkipDir
-			}
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		out[filepath.ToSlash(rel)] = string(b)
-		return nil
-	})
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("fsstore: %w", err)
-	}
-	return out, nil
-}
-
-// modelState is everything stored for one registered model.
-type modelState struct {
-	dir      string
-	meta     *rmMeta
-	tags     map[string]string
-	aliases  map[string]string // alias -> raw file content
-	versions []*versionState   // all, deleted included, by number
-}
-
-type versionState struct {
-	dir  string
-	meta *mvMeta
-	tags map[string]string
-}
-
-func (v *versionState) deleted() bool { return v.meta.Stage == store.StageDeletedInternal }
-
-// loadModel reads a registered model directory; a missing one is
-// ErrNotFound naming name.
-func (s *Store) loadModel(ctx context.Context, name string) (*modelState, error) {
-	dir := s.modelDir(name)
-	data, err := readFileRetry(ctx, filepath.Join(dir, metaFile))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, store.NotFoundf("Registered Model with name=%s not found", name)
-		}
-		return nil, fmt.Errorf("fsstore: %w", err)
-	}
-	meta, err := parseRMMeta(filepath.Join(dir, metaFile), data)
-	if err != nil {
-		if errors.Is(err, errEmptyYAML) {
-			return nil, store.Corruptf("empty %s", filepath.Join(dir, metaFile))
-		}
-		return nil, err
-	}
-	st := &modelState{dir: dir, meta: meta}
-	if st.tags, err = readKV(filepath.Join(dir, tagsDir)); err != nil {
-		return nil, err
-	}
-	if st.aliases, err = readKV(filepath.Join(dir, aliasesDir)); err != nil {
-		return nil, err
-	}
-	nums, err := listVersionDirs(dir)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range nums {
-		vd := filepath.Join(dir, versionDirName(n))
-		data, err := readFileRetry(ctx, filepath.Join(vd, metaFile))
-		if err != nil {
-			return nil, store.Corruptf("model version directory %s: %v", vd, err)
-		}
-		m, err := parseMVMeta(filepath.Join(vd, metaFile), data)
-		if err != nil {
-			return nil, err
-		}
-		tags, err := readKV(filepath.Join(vd, tagsDir))
-		if err != nil {
-			return nil, err
-		}
-		st.versions = append(st.versions, &versionState{dir: vd, meta: m, tags: tags})
-	}
-	sort.Slice(st.versions, func(i, j int) bool { return st.versions[i].meta.Version < st.versions[j].meta.Version })
-	return st, nil
-}
-
-func (st *modelState) version(v int64) *versionState {
-	for _, vs := range st.versions {
-		if vs.meta.Version == v {
-			return vs
-		}
-	}
-	return nil
-}
-
-// liveVersion returns a non-deleted version or ErrNotFound.
-func (st *modelState) liveVersion(name string, v int64) (*versionState, error) {
-	vs := st.version(v)
-	if vs == nil || vs.deleted() {
-		return nil, store.NotFoundf("Model Version (name=%s, version=%d) not found", name, v)
-	}
-	return vs, nil
-}
-
-// aliasMap returns alias -> version for aliases whose content is a number.
-func (st *modelState) aliasMap() map[string]int64 {
-	out := map[string]int64{}
-	for a, raw := range st.aliases {
-		if v, err := strconv.ParseInt(raw, 10, 64); err == nil {
-			out[a] = v
-		}
-	}
-	return out
-}
-
-func (st *modelState) mv(vs *versionState) *store.ModelVersion {
-	m := vs.meta
-	out := &store.ModelVersion{
-		Name: m.Name, Version: m.Version, CreationTimestamp: m.Created, LastUpdatedTimestamp: m.Updated,
-		Description: deref0(m.Description), UserID: deref0(m.UserID), CurrentStage: m.Stage,
-		Source: m.Source, RunID: deref0(m.RunID), RunLink: deref0(m.RunLink), Status: m.Status,
-		StatusMessage: deref0(m.StatusMessage), StorageLocation: deref0(m.Storage), ModelID: deref0(m.ModelID),
-		Tags: map[string]string{},
-	}
-	for k, v := range vs.tags {
-		out.Tags[k] = v
-	}
-	// MLflow compares the alias file's content to the version as a string.
-	want := strconv.FormatInt(m.Version, 10)
-	for a, raw := range st.aliases {
-		if raw == want {
-			out.Aliases = append(out.Aliases, a)
-		}
-	}
-	sort.Strings(out.Aliases)
-	return out
-}
-
-func (st *modelState) liveVersions() []*store.ModelVersion {
-	var out []*store.ModelVersion
-	for _, vs := range st.versions {
-		if !vs.deleted() {
-			out = append(out, st.mv(vs))
-		}
-	}
-	return out
-}
-
-func (st *modelState) rm() *store.RegisteredModel {
-	out := &store.RegisteredModel{
-		Name: st.meta.Name, CreationTimestamp: st.meta.Created, LastUpdatedTimestamp: st.meta.Updated,
-		Description: deref0(st.meta.Description), Tags: map[string]string{}, Aliases: st.aliasMap(),
-	}
-	for k, v := range st.tags {
-		out.Tags[k] = v
-	}
-	out.LatestVersions, _ = store.LatestPerStage(st.liveVersions(), nil)
-	return out
-}
-
-// ---- writing helpers (registry lock held) ----
-
-func (s *Store) writeRMMeta(ctx context.Context, st *modelState) error {
-	b, err := encodeRMMeta(st.meta, st.aliasMap())
-	if err != nil {
-		return err
-	}
-	return s.writeFile(ctx, filepath.Join(st.dir, metaFile), "", b, syncFull)
-}
-
-func (s *Store) writeMVMeta(ctx context.Context, vs *versionState) error {
-	b, err := vs.meta.encode()
-	if err != nil {
-		return err
-	}
-	return s.writeFile(ctx, filepath.Join(vs.dir, metaFile), "", b, syncFull)
-}
-
-// touch bumps the model's last_updated_timestamp and rewrites its meta.
-func (s *Store) touch(ctx context.Context, st *modelState, now int64) error {
-	st.meta.Updated = now
-	return s.writeRMMeta(ctx, st)
-}
-
-// writeTagFiles writes key files under sub (tags/ or aliases/) of dir,
-// with their temporary files in dir itself.
-func (s *Store) writeKVFile(ctx context.Context, dir, sub, key, value string) error {
-	return s.writeFile(ctx, filepath.Join(dir, sub, filepath.FromSlash(key)), dir, []byte(value), lazy)
-}
-
-// removeFile removes a tag or alias file; a missing one is no error.
-func removeFile(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("fsstore: %w", err)
-	}
-	return nil
-}
-
-// removeKVFile removes a tag file of model st (or of one of its versions)
-// and touches the model.
-func (s *Store) removeKVFile(ctx context.Context, st *modelState, path string) error {
-	if err := removeFile(path); err != nil {
-		return err
-	}
-	return s.touch(ctx, st, s.now())
-}
-
-// lockedModel takes the registry lock and loads a model.
-func (s *Store) lockedModel(ctx context.Context, name string) (*modelState, func(), error) {
-	unlock, err := s.lockRegistry(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := s.loadModel(ctx, name)
-	if err != nil {
-		unlock()
-		return nil, nil, err
-	}
-	return st, unlock, nil
-}
-
-// firstErr returns the first non-nil error of errs.
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// updateModel is a registry operation that modifies model name: it enters
-// the store, returns the first failed check (the caller's validations, in
-// order), then runs fn on the model loaded under the registry lock.
-func (s *Store) updateModel(ctx context.Context, name string, checks []error, fn func(st *modelState) error) error {
-	leave, err := s.registryWriteOp(ctx)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	if err := firstErr(checks...); err != nil {
-		return err
-	}
-	st, unlock, err := s.lockedModel(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return fn(st)
-}
-
-// updateVersion is updateModel for a live version of model name, the name
-// being validated after the checks.
-func (s *Store) updateVersion(ctx context.Context, name string, version int64, checks []error, fn func(st *modelState, vs *versionState) error) error {
-	checks = append(checks, store.ValidateRegisteredModelName(name))
-	return s.updateModel(ctx, name, checks, func(st *modelState) error {
-		vs, err := st.liveVersion(name, version)
-		if err != nil {
-			return err
-		}
-		return fn(st, vs)
-	})
-}
-
 // ---- registered models ----
 
 // CreateRegisteredModel implements store.Registry.
@@ -615,7 +81,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []s
 		return s.writeFile(ctx, filepath.Join(dir, metaFile), "", b, syncFile)
 	})
 	if errors.Is(err, fs.ErrExist) {
-		return nil, store.AlreadyExistsf("Registered Model (name=%s) already exists.", name)
+		return nil, registryguard.ModelExists(name)
 	}
 	if err != nil {
 		return nil, err
@@ -629,26 +95,18 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []s
 
 // GetRegisteredModel implements store.Registry.
 func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*store.RegisteredModel, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	st, err := s.loadModel(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return st.rm(), nil
+	var rm *store.RegisteredModel
+	err := s.viewModel(ctx, name, registryguard.Name(name), func(st *modelState) error {
+		rm = st.rm()
+		return nil
+	})
+	return rm, err
 }
 
 // UpdateRegisteredModel implements store.Registry.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*store.RegisteredModel, error) {
 	var rm *store.RegisteredModel
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateDescription(description)}
-	err := s.updateModel(ctx, name, checks, func(st *modelState) error {
+	err := s.updateModel(ctx, name, registryguard.Update(name, description), func(st *modelState) error {
 		st.meta.Description = &description
 		if err := s.touch(ctx, st, s.now()); err != nil {
 			return err
@@ -664,8 +122,7 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description str
 // then the old directory is removed.
 func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string) (*store.RegisteredModel, error) {
 	var rm *store.RegisteredModel
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegisteredModelName(newName)}
-	err := s.updateModel(ctx, name, checks, func(st *modelState) (err error) {
+	err := s.updateModel(ctx, name, registryguard.Rename(name, newName), func(st *modelState) (err error) {
 		rm, err = s.renameModel(ctx, st, name, newName)
 		return err
 	})
@@ -717,7 +174,7 @@ func (s *Store) renameModel(ctx context.Context, st *modelState, name, newName s
 		return s.writeFile(ctx, filepath.Join(dir, metaFile), "", b, syncFile)
 	})
 	if errors.Is(err, fs.ErrExist) {
-		return nil, store.AlreadyExistsf("Registered Model (name=%s) already exists.", newName)
+		return nil, registryguard.ModelExists(newName)
 	}
 	if err != nil {
 		return nil, err
@@ -732,93 +189,11 @@ func (s *Store) renameModel(ctx context.Context, st *modelState, name, newName s
 	return nst.rm(), nil
 }
 
-// publishRegistryDir assembles a directory with build in the staging
-// folder and renames it to target, so that MLflow's registry reader sees
-// it complete or not at all (it fails on a model or version directory
-// without meta.yaml). An existing target gives an error matching
-// fs.ErrExist. The registry lock is held by the caller.
-func (s *Store) publishRegistryDir(ctx context.Context, target string, build func(dir string) error) error {
-	staging := filepath.Join(s.root, stagingDir)
-	if err := s.mkdirAll(staging); err != nil {
-		return err
-	}
-	if _, err := os.Lstat(target); err == nil {
-		return fmt.Errorf("fsstore: publish %s: %w", target, fs.ErrExist)
-	}
-	tmp := filepath.Join(staging, atomicfile.TempName(filepath.Base(target)))
-	if err := os.Mkdir(tmp, 0o777); err != nil {
-		return fmt.Errorf("fsstore: %w", err)
-	}
-	defer os.RemoveAll(tmp) // a no-op after a successful rename
-	if err := build(tmp); err != nil {
-		return err
-	}
-	if err := s.syncDir(tmp); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	err := os.Rename(tmp, target)
-	if isCrossDevice(err) {
-		if err = os.Mkdir(target, 0o777); err == nil {
-			err = build(target)
-		}
-	}
-	switch {
-	case err == nil:
-		return s.syncDir(filepath.Dir(target))
-	case errors.Is(err, fs.ErrExist) || isNotEmpty(err):
-		return fmt.Errorf("fsstore: publish %s: %w", target, fs.ErrExist)
-	default:
-		return fmt.Errorf("fsstore: publish %s: %w", target, err)
-	}
-}
-
-// removeModelDir moves a model directory out of models/ (atomically, into
-// the staging folder) and deletes it.
-func (s *Store) removeModelDir(dir string) error {
-	tmp := filepath.Join(s.root, stagingDir, atomicfile.TempName(filepath.Base(dir)))
-	if err := s.mkdirAll(filepath.Dir(tmp)); err != nil {
-		return err
-	}
-	if err := os.Rename(dir, tmp); err != nil {
-		if isCrossDevice(err) {
-			return os.RemoveAll(dir)
-		}
-		return fmt.Errorf("fsstore: remove %s: %w", dir, err)
-	}
-	if err := s.syncDir(filepath.Dir(dir)); err != nil {
-		return err
-	}
-	return os.RemoveAll(tmp)
-}
-
 // DeleteRegisteredModel implements store.Registry.
 func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
-	return s.updateModel(ctx, name, []error{store.ValidateRegisteredModelName(name)}, func(st *modelState) error {
+	return s.updateModel(ctx, name, registryguard.Name(name), func(st *modelState) error {
 		return s.removeModelDir(st.dir)
 	})
-}
-
-// allModels loads every registered model.
-func (s *Store) allModels(ctx context.Context) ([]*modelState, error) {
-	names, err := listModelDirs(s.registryDir())
-	if err != nil {
-		return nil, err
-	}
-	var out []*modelState
-	for _, n := range names {
-		st, err := s.loadModel(ctx, n)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // removed meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, nil
 }
 
 // SearchRegisteredModels implements store.Registry.
@@ -828,10 +203,10 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredMo
 		return nil, err
 	}
 	defer leave()
-	if _, err := search.PaginateRegisteredModels(nil, q); err != nil {
+	if err := registryguard.SearchRegisteredModels(q); err != nil {
 		return nil, err // validate before reading
 	}
-	sts, err := s.allModels(ctx)
+	sts, err := s.searchModels(ctx, q.Filter, search.ParseRegisteredModelFilter)
 	if err != nil {
 		return nil, err
 	}
@@ -844,8 +219,7 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredMo
 
 // SetRegisteredModelTag implements store.Registry.
 func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, tag store.Tag) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(tag)}
-	return s.updateModel(ctx, name, checks, func(st *modelState) error {
+	return s.updateModel(ctx, name, registryguard.SetTag(name, tag), func(st *modelState) error {
 		if err := s.writeKVFile(ctx, st.dir, tagsDir, tag.Key, tag.Value); err != nil {
 			return err
 		}
@@ -855,8 +229,7 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, tag stor
 
 // DeleteRegisteredModelTag implements store.Registry.
 func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(store.Tag{Key: key})}
-	return s.updateModel(ctx, name, checks, func(st *modelState) error {
+	return s.updateModel(ctx, name, registryguard.DeleteTag(name, key), func(st *modelState) error {
 		if _, ok := st.tags[key]; !ok {
 			return nil
 		}
@@ -869,7 +242,7 @@ func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) 
 // CreateModelVersion implements store.Registry.
 func (s *Store) CreateModelVersion(ctx context.Context, req store.CreateModelVersionRequest) (*store.ModelVersion, error) {
 	var mv *store.ModelVersion
-	err := s.updateModel(ctx, req.Name, []error{store.ValidateCreateModelVersion(req)}, func(st *modelState) (err error) {
+	err := s.updateModel(ctx, req.Name, store.ValidateCreateModelVersion(req), func(st *modelState) (err error) {
 		mv, err = s.createVersion(ctx, st, req)
 		return err
 	})
@@ -924,41 +297,27 @@ func (s *Store) createVersion(ctx context.Context, st *modelState, req store.Cre
 
 // GetModelVersion implements store.Registry.
 func (s *Store) GetModelVersion(ctx context.Context, name string, version int64) (*store.ModelVersion, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	st, err := s.loadModel(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	vs, err := st.liveVersion(name, version)
-	if err != nil {
-		return nil, err
-	}
-	return st.mv(vs), nil
+	var mv *store.ModelVersion
+	err := s.viewModel(ctx, name, registryguard.Name(name), func(st *modelState) error {
+		vs, err := st.liveVersion(name, version)
+		if err != nil {
+			return err
+		}
+		mv = st.mv(vs)
+		return nil
+	})
+	return mv, err
 }
 
 // GetModelVersionDownloadURI implements store.Registry.
 func (s *Store) GetModelVersionDownloadURI(ctx context.Context, name string, version int64) (string, error) {
-	mv, err := s.GetModelVersion(ctx, name, version)
-	if err != nil {
-		return "", err
-	}
-	if mv.StorageLocation != "" {
-		return mv.StorageLocation, nil
-	}
-	return mv.Source, nil
+	return registryguard.DownloadURI(ctx, s.GetModelVersion, name, version)
 }
 
 // UpdateModelVersion implements store.Registry.
 func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int64, description string) (*store.ModelVersion, error) {
 	var mv *store.ModelVersion
-	err := s.updateVersion(ctx, name, version, []error{store.ValidateDescription(description)}, func(st *modelState, vs *versionState) error {
+	err := s.updateVersion(ctx, name, version, registryguard.Update(name, description), func(st *modelState, vs *versionState) error {
 		vs.meta.Description = &description
 		vs.meta.Updated = s.now()
 		if err := s.writeMVMeta(ctx, vs); err != nil {
@@ -972,7 +331,7 @@ func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int
 
 // DeleteModelVersion implements store.Registry.
 func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int64) error {
-	return s.updateVersion(ctx, name, version, nil, func(st *modelState, vs *versionState) error {
+	return s.updateVersion(ctx, name, version, registryguard.Name(name), func(st *modelState, vs *versionState) error {
 		now := s.now()
 		vs.meta.Stage, vs.meta.Updated = store.StageDeletedInternal, now
 		if err := s.writeMVMeta(ctx, vs); err != nil {
@@ -996,9 +355,9 @@ func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int
 // first, under the same lock, so concurrent transitions (also from other
 // processes) leave exactly one version in the stage.
 func (s *Store) TransitionModelVersionStage(ctx context.Context, name string, version int64, stage string, archiveExisting bool) (*store.ModelVersion, error) {
-	canon, cerr := store.ValidateTransition(stage, archiveExisting)
+	canon, check := registryguard.Transition(name, stage, archiveExisting)
 	var mv *store.ModelVersion
-	err := s.updateVersion(ctx, name, version, []error{cerr}, func(st *modelState, vs *versionState) error {
+	err := s.updateVersion(ctx, name, version, check, func(st *modelState, vs *versionState) error {
 		now := s.now()
 		if archiveExisting {
 			for _, o := range st.versions {
@@ -1025,24 +384,12 @@ func (s *Store) TransitionModelVersionStage(ctx context.Context, name string, ve
 
 // GetLatestVersions implements store.Registry.
 func (s *Store) GetLatestVersions(ctx context.Context, name string, stages []string) ([]*store.ModelVersion, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	for _, st := range stages {
-		if _, err := store.CanonicalStage(st); err != nil {
-			return nil, err
-		}
-	}
-	st, err := s.loadModel(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return store.LatestPerStage(st.liveVersions(), stages)
+	var out []*store.ModelVersion
+	err := s.viewModel(ctx, name, registryguard.LatestVersions(name, stages), func(st *modelState) (err error) {
+		out, err = store.LatestPerStage(st.liveVersions(), stages)
+		return err
+	})
+	return out, err
 }
 
 // SearchModelVersions implements store.Registry.
@@ -1052,10 +399,10 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 		return nil, err
 	}
 	defer leave()
-	if _, err := search.PaginateModelVersions(nil, q); err != nil {
+	if err := registryguard.SearchModelVersions(q); err != nil {
 		return nil, err
 	}
-	sts, err := s.allModels(ctx)
+	sts, err := s.searchModels(ctx, q.Filter, search.ParseModelVersionFilter)
 	if err != nil {
 		return nil, err
 	}
@@ -1068,7 +415,7 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQue
 
 // SetModelVersionTag implements store.Registry.
 func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int64, tag store.Tag) error {
-	return s.updateVersion(ctx, name, version, []error{store.ValidateRegistryTag(tag)}, func(st *modelState, vs *versionState) error {
+	return s.updateVersion(ctx, name, version, registryguard.SetTag(name, tag), func(st *modelState, vs *versionState) error {
 		if err := s.writeKVFile(ctx, vs.dir, tagsDir, tag.Key, tag.Value); err != nil {
 			return err
 		}
@@ -1078,7 +425,7 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int
 
 // DeleteModelVersionTag implements store.Registry.
 func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version int64, key string) error {
-	return s.updateVersion(ctx, name, version, []error{store.ValidateRegistryTag(store.Tag{Key: key})}, func(st *modelState, vs *versionState) error {
+	return s.updateVersion(ctx, name, version, registryguard.DeleteTag(name, key), func(st *modelState, vs *versionState) error {
 		if _, ok := vs.tags[key]; !ok {
 			return nil
 		}
@@ -1090,8 +437,7 @@ func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version 
 
 // SetRegisteredModelAlias implements store.Registry.
 func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string, version int64) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias), store.ValidateAliasNotReserved(alias)}
-	return s.updateVersion(ctx, name, version, checks, func(st *modelState, _ *versionState) error {
+	return s.updateVersion(ctx, name, version, registryguard.SetAlias(name, alias), func(st *modelState, _ *versionState) error {
 		v := strconv.FormatInt(version, 10)
 		if err := s.writeKVFile(ctx, st.dir, aliasesDir, alias, v); err != nil {
 			return err
@@ -1103,8 +449,7 @@ func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string,
 
 // DeleteRegisteredModelAlias implements store.Registry.
 func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias string) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias)}
-	return s.updateModel(ctx, name, checks, func(st *modelState) error {
+	return s.updateModel(ctx, name, registryguard.Alias(name, alias), func(st *modelState) error {
 		if _, ok := st.aliases[alias]; !ok {
 			return nil
 		}
@@ -1118,31 +463,27 @@ func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias stri
 
 // GetModelVersionByAlias implements store.Registry.
 func (s *Store) GetModelVersionByAlias(ctx context.Context, name, alias string) (*store.ModelVersion, error) {
-	leave, err := s.registryOp(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	st, err := s.loadModel(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if strings.EqualFold(alias, "latest") {
+	var mv *store.ModelVersion
+	err := s.viewModel(ctx, name, registryguard.Alias(name, alias), func(st *modelState) (err error) {
+		mv, err = st.byAlias(name, alias)
+		return err
+	})
+	return mv, err
+}
+
+// byAlias returns the live version alias points at; "latest" is the
+// highest live version.
+func (st *modelState) byAlias(name, alias string) (*store.ModelVersion, error) {
+	if registryguard.IsLatest(alias) {
 		live := st.liveVersions()
 		if len(live) == 0 {
 			return nil, store.NotFoundf("Registered model %s has no versions", name)
 		}
 		return live[len(live)-1], nil
 	}
-	if err := store.ValidateAlias(alias); err != nil {
-		return nil, err
-	}
 	raw, ok := st.aliases[alias]
 	if !ok {
-		return nil, store.NotFoundf("Registered model alias %s not found.", alias)
+		return nil, registryguard.AliasNotFound(alias)
 	}
 	v, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {

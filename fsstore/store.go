@@ -127,6 +127,10 @@ type Store struct {
 
 	cache metaCache // parsed meta.yaml files
 	files fdCache   // metric files open for appending
+
+	// registrySweep guards the one sweep of the registry's stale
+	// temporary files, run by the first lockRegistry of this Store.
+	registrySweep sync.Once
 }
 
 var _ store.Store = (*Store)(nil)

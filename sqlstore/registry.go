@@ -5,13 +5,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/mlrun-go/mlrun/internal/pystr"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/mlrun-go/mlrun/internal/pystr"
+	"github.com/mlrun-go/mlrun/internal/registryguard"
 	"github.com/mlrun-go/mlrun/store"
-	"github.com/mlrun-go/mlrun/store/search"
 )
 
 // The model registry, as MLflow's SQL registry store keeps it
@@ -144,14 +144,6 @@ func isConstraint(err error) bool {
 	return isCode(err, sqliteConstraintUnique) || isCode(err, sqliteConstraintPK)
 }
 
-func modelNotFound(name string) error {
-	return store.NotFoundf("Registered Model with name=%s not found", name)
-}
-
-func versionNotFound(name string, version int64) error {
-	return store.NotFoundf("Model Version (name=%s, version=%d) not found", name, version)
-}
-
 // Placeholder values MLflow writes into a soft-deleted version.
 const (
 	redactedSource  = "REDACTED-SOURCE-PATH"
@@ -171,7 +163,7 @@ func (s *Store) modelExists(ctx context.Context, tx *sql.Tx, name string) error 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return modelNotFound(name)
+		return registryguard.ModelNotFound(name)
 	}
 	return nil
 }
@@ -189,7 +181,7 @@ func (s *Store) liveVersionExists(ctx context.Context, tx *sql.Tx, name string, 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return versionNotFound(name, version)
+		return registryguard.VersionNotFound(name, version)
 	}
 	return nil
 }
@@ -405,7 +397,7 @@ func (s *Store) getModel(ctx context.Context, tx *sql.Tx, name string) (*store.R
 		return nil, nil, err
 	}
 	if len(snap.models) == 0 {
-		return nil, nil, modelNotFound(name)
+		return nil, nil, registryguard.ModelNotFound(name)
 	}
 	return snap.models[0], snap, nil
 }
@@ -426,7 +418,7 @@ func (s *Store) getVersion(ctx context.Context, tx *sql.Tx, name string, version
 		return nil, err
 	}
 	if mv == nil {
-		return nil, versionNotFound(name, version)
+		return nil, registryguard.VersionNotFound(name, version)
 	}
 	rows, err = s.regQuery(ctx, tx, `SELECT "key", value FROM model_version_tags`, "name = ? AND version = ?", name, version)
 	if err != nil {
@@ -469,15 +461,9 @@ func (s *Store) getVersion(ctx context.Context, tx *sql.Tx, name string, version
 // store.ErrAlreadyExists with MLflow's wording (which differs when a model
 // and a prompt would share the name).
 func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []store.Tag, description string) (*store.RegisteredModel, error) {
-	if err := s.enterWrite(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	if err := store.ValidateCreateRegisteredModel(name, tags, description); err != nil {
-		return nil, err
-	}
 	var out *store.RegisteredModel
-	err := s.write(ctx, "create registered model", func(tx *sql.Tx) error {
+	checks := []error{store.ValidateCreateRegisteredModel(name, tags, description)}
+	err := s.regWrite(ctx, "create registered model", checks, func(tx *sql.Tx) error {
 		now := s.now()
 		err := s.regInsert(ctx, tx, "registered_models",
 			[]string{"name", "creation_time", "last_updated_time", "description"},
@@ -531,32 +517,46 @@ func (s *Store) modelExistsError(ctx context.Context, tx *sql.Tx, name string, t
 }
 
 // regWrite runs fn in a write transaction (see write) after the store's
-// write gate and the request's checks, which are evaluated by the caller
-// and returned in order: the first that failed, with nothing written.
+// write gate and the request's checks (see package registryguard, then
+// the schema's), which are evaluated by the caller and returned in order:
+// the first that failed, with nothing written.
 func (s *Store) regWrite(ctx context.Context, op string, checks []error, fn func(tx *sql.Tx) error) error {
 	if err := s.enterWrite(ctx); err != nil {
 		return err
 	}
 	defer s.leave()
-	for _, err := range checks {
-		if err != nil {
-			return err
-		}
+	if err := firstErr(checks); err != nil {
+		return err
 	}
 	return s.write(ctx, op, fn)
 }
 
-// GetRegisteredModel implements store.Registry.
-func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*store.RegisteredModel, error) {
+// regRead is regWrite for a read transaction (see read).
+func (s *Store) regRead(ctx context.Context, op string, checks []error, fn func(tx *sql.Tx) error) error {
 	if err := s.enter(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
+	if err := firstErr(checks); err != nil {
+		return err
 	}
+	return s.read(ctx, op, fn)
+}
+
+// firstErr returns the first non-nil error of errs.
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetRegisteredModel implements store.Registry.
+func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*store.RegisteredModel, error) {
 	var out *store.RegisteredModel
-	err := s.read(ctx, "get registered model", func(tx *sql.Tx) error {
+	err := s.regRead(ctx, "get registered model", []error{registryguard.Name(name)}, func(tx *sql.Tx) error {
 		var err error
 		out, _, err = s.getModel(ctx, tx, name)
 		return err
@@ -568,14 +568,14 @@ func (s *Store) GetRegisteredModel(ctx context.Context, name string) (*store.Reg
 // and last_updated_time.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*store.RegisteredModel, error) {
 	var out *store.RegisteredModel
-	err := s.regWrite(ctx, "update registered model", []error{store.ValidateRegisteredModelName(name), store.ValidateDescription(description)}, func(tx *sql.Tx) error {
+	err := s.regWrite(ctx, "update registered model", []error{registryguard.Update(name, description)}, func(tx *sql.Tx) error {
 		n, err := s.regExec(ctx, tx, "UPDATE registered_models SET description = ?, last_updated_time = ?", "name = ?",
 			description, s.now(), name)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return modelNotFound(name)
+			return registryguard.ModelNotFound(name)
 		}
 		out, _, err = s.getModel(ctx, tx, name)
 		return err
@@ -589,15 +589,14 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description str
 // last_updated_time = now, as in MLflow.
 func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string) (*store.RegisteredModel, error) {
 	var out *store.RegisteredModel
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegisteredModelName(newName)}
-	err := s.regWrite(ctx, "rename registered model", checks, func(tx *sql.Tx) error {
+	err := s.regWrite(ctx, "rename registered model", []error{registryguard.Rename(name, newName)}, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
 		now := s.now()
 		_, err := s.regExec(ctx, tx, "UPDATE registered_models SET name = ?, last_updated_time = ?", "name = ?", newName, now, name)
 		if isConstraint(err) {
-			return store.AlreadyExistsf("Registered Model (name=%s) already exists.", newName)
+			return registryguard.ModelExists(newName)
 		}
 		if err != nil {
 			return err
@@ -614,7 +613,7 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 // DeleteRegisteredModel implements store.Registry: the model and all rows
 // of its versions, version tags, tags and aliases are deleted.
 func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
-	return s.regWrite(ctx, "delete registered model", []error{store.ValidateRegisteredModelName(name)}, func(tx *sql.Tx) error {
+	return s.regWrite(ctx, "delete registered model", []error{registryguard.Name(name)}, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -630,28 +629,6 @@ func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
 	})
 }
 
-// SearchRegisteredModels implements store.Registry, with package
-// search.PaginateRegisteredModels over the models read in one transaction.
-func (s *Store) SearchRegisteredModels(ctx context.Context, q store.RegisteredModelQuery) (*store.RegisteredModelPage, error) {
-	if err := s.enter(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	if _, err := search.PaginateRegisteredModels(nil, q); err != nil {
-		return nil, err // validate before reading
-	}
-	var out *store.RegisteredModelPage
-	err := s.read(ctx, "search registered models", func(tx *sql.Tx) error {
-		snap, err := s.loadRegistry(ctx, tx, "", false)
-		if err != nil {
-			return err
-		}
-		out, err = search.PaginateRegisteredModels(snap.models, q)
-		return err
-	})
-	return out, err
-}
-
 // setTagRow updates a tag row, or inserts it if there is none: MLflow's
 // session.merge.
 func (s *Store) setTagRow(ctx context.Context, tx *sql.Tx, table, cond string, keyArgs []any, cols []string, value string) error {
@@ -665,8 +642,7 @@ func (s *Store) setTagRow(ctx context.Context, tx *sql.Tx, table, cond string, k
 // SetRegisteredModelTag implements store.Registry (an upsert; no
 // timestamp changes, as in MLflow's SQL store).
 func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, tag store.Tag) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(tag)}
-	return s.regWrite(ctx, "set registered model tag", checks, func(tx *sql.Tx) error {
+	return s.regWrite(ctx, "set registered model tag", []error{registryguard.SetTag(name, tag)}, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -677,8 +653,7 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, tag stor
 
 // DeleteRegisteredModelTag implements store.Registry.
 func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(store.Tag{Key: key})}
-	return s.regWrite(ctx, "delete registered model tag", checks, func(tx *sql.Tx) error {
+	return s.regWrite(ctx, "delete registered model tag", []error{registryguard.DeleteTag(name, key)}, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -707,7 +682,7 @@ func (s *Store) CreateModelVersion(ctx context.Context, req store.CreateModelVer
 			return err
 		}
 		if n == 0 {
-			return modelNotFound(req.Name)
+			return registryguard.ModelNotFound(req.Name)
 		}
 		var maxVersion sql.NullInt64
 		w, args := s.where("name = ?", req.Name)
@@ -775,15 +750,8 @@ func (s *Store) resolveLoggedModelSource(ctx context.Context, tx *sql.Tx, req *s
 
 // GetModelVersion implements store.Registry.
 func (s *Store) GetModelVersion(ctx context.Context, name string, version int64) (*store.ModelVersion, error) {
-	if err := s.enter(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
 	var out *store.ModelVersion
-	err := s.read(ctx, "get model version", func(tx *sql.Tx) error {
+	err := s.regRead(ctx, "get model version", []error{registryguard.Name(name)}, func(tx *sql.Tx) error {
 		var err error
 		out, err = s.getVersion(ctx, tx, name, version)
 		return err
@@ -794,28 +762,21 @@ func (s *Store) GetModelVersion(ctx context.Context, name string, version int64)
 // GetModelVersionDownloadURI implements store.Registry: storage_location,
 // or else source.
 func (s *Store) GetModelVersionDownloadURI(ctx context.Context, name string, version int64) (string, error) {
-	mv, err := s.GetModelVersion(ctx, name, version)
-	if err != nil {
-		return "", err
-	}
-	if mv.StorageLocation != "" {
-		return mv.StorageLocation, nil
-	}
-	return mv.Source, nil
+	return registryguard.DownloadURI(ctx, s.GetModelVersion, name, version)
 }
 
 // UpdateModelVersion implements store.Registry: it sets the version's
 // description and last_updated_time (not the model's).
 func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int64, description string) (*store.ModelVersion, error) {
 	var out *store.ModelVersion
-	err := s.regWrite(ctx, "update model version", []error{store.ValidateDescription(description), store.ValidateRegisteredModelName(name)}, func(tx *sql.Tx) error {
+	err := s.regWrite(ctx, "update model version", []error{registryguard.Update(name, description)}, func(tx *sql.Tx) error {
 		n, err := s.regExec(ctx, tx, "UPDATE model_versions SET description = ?, last_updated_time = ?",
 			"name = ? AND version = ? AND current_stage != ?", description, s.now(), name, version, store.StageDeletedInternal)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return versionNotFound(name, version)
+			return registryguard.VersionNotFound(name, version)
 		}
 		out, err = s.getVersion(ctx, tx, name, version)
 		return err
@@ -827,7 +788,7 @@ func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int
 // the row stays (so its number is never reused) in stage Deleted_Internal
 // with its fields redacted; its aliases are deleted, its tags kept.
 func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int64) error {
-	return s.regWrite(ctx, "delete model version", []error{store.ValidateRegisteredModelName(name)}, func(tx *sql.Tx) error {
+	return s.regWrite(ctx, "delete model version", []error{registryguard.Name(name)}, func(tx *sql.Tx) error {
 		if err := s.liveVersionExists(ctx, tx, name, version); err != nil {
 			return err
 		}
@@ -853,19 +814,9 @@ func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int
 // transaction, so concurrent transitions (from any process) leave exactly
 // one version in the stage.
 func (s *Store) TransitionModelVersionStage(ctx context.Context, name string, version int64, stage string, archiveExisting bool) (*store.ModelVersion, error) {
-	if err := s.enterWrite(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	canon, err := store.ValidateTransition(stage, archiveExisting)
-	if err != nil {
-		return nil, err
-	}
+	canon, check := registryguard.Transition(name, stage, archiveExisting)
 	var out *store.ModelVersion
-	err = s.write(ctx, "transition model version stage", func(tx *sql.Tx) error {
+	err := s.regWrite(ctx, "transition model version stage", []error{check}, func(tx *sql.Tx) error {
 		if err := s.liveVersionExists(ctx, tx, name, version); err != nil {
 			return err
 		}
@@ -883,6 +834,7 @@ func (s *Store) TransitionModelVersionStage(ctx context.Context, name string, ve
 		if _, err := s.regExec(ctx, tx, "UPDATE registered_models SET last_updated_time = ?", "name = ?", now, name); err != nil {
 			return err
 		}
+		var err error
 		out, err = s.getVersion(ctx, tx, name, version)
 		return err
 	})
@@ -891,20 +843,8 @@ func (s *Store) TransitionModelVersionStage(ctx context.Context, name string, ve
 
 // GetLatestVersions implements store.Registry.
 func (s *Store) GetLatestVersions(ctx context.Context, name string, stages []string) ([]*store.ModelVersion, error) {
-	if err := s.enter(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	for _, st := range stages {
-		if _, err := store.CanonicalStage(st); err != nil {
-			return nil, err
-		}
-	}
 	var out []*store.ModelVersion
-	err := s.read(ctx, "get latest versions", func(tx *sql.Tx) error {
+	err := s.regRead(ctx, "get latest versions", []error{registryguard.LatestVersions(name, stages)}, func(tx *sql.Tx) error {
 		_, snap, err := s.getModel(ctx, tx, name)
 		if err != nil {
 			return err
@@ -915,40 +855,10 @@ func (s *Store) GetLatestVersions(ctx context.Context, name string, stages []str
 	return out, err
 }
 
-// SearchModelVersions implements store.Registry, with package
-// search.PaginateModelVersions over the live versions read in one transaction. As in
-// MLflow, the versions of a model any of whose versions is tagged
-// mlflow.prompt.is_prompt = 'true' are left out unless the filter names
-// that tag.
-func (s *Store) SearchModelVersions(ctx context.Context, q store.ModelVersionQuery) (*store.ModelVersionPage, error) {
-	if err := s.enter(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	if _, err := search.PaginateModelVersions(nil, q); err != nil {
-		return nil, err
-	}
-	var out *store.ModelVersionPage
-	err := s.read(ctx, "search model versions", func(tx *sql.Tx) error {
-		snap, err := s.loadRegistry(ctx, tx, "", false)
-		if err != nil {
-			return err
-		}
-		versions := snap.versions
-		if !strings.Contains(q.Filter, store.PromptTagKey) && len(snap.prompts) > 0 {
-			versions = slices.DeleteFunc(slices.Clone(versions), func(mv *store.ModelVersion) bool { return snap.prompts[mv.Name] })
-		}
-		out, err = search.PaginateModelVersions(versions, q)
-		return err
-	})
-	return out, err
-}
-
 // SetModelVersionTag implements store.Registry (an upsert; no timestamp
 // changes).
 func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int64, tag store.Tag) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(tag),
-		s.checkTagLengths("model_version_tags", []store.Tag{tag})}
+	checks := []error{registryguard.SetTag(name, tag), s.checkTagLengths("model_version_tags", []store.Tag{tag})}
 	return s.regWrite(ctx, "set model version tag", checks, func(tx *sql.Tx) error {
 		if err := s.liveVersionExists(ctx, tx, name, version); err != nil {
 			return err
@@ -960,8 +870,7 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int
 
 // DeleteModelVersionTag implements store.Registry.
 func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version int64, key string) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateRegistryTag(store.Tag{Key: key})}
-	return s.regWrite(ctx, "delete model version tag", checks, func(tx *sql.Tx) error {
+	return s.regWrite(ctx, "delete model version tag", []error{registryguard.DeleteTag(name, key)}, func(tx *sql.Tx) error {
 		if err := s.liveVersionExists(ctx, tx, name, version); err != nil {
 			return err
 		}
@@ -1009,7 +918,7 @@ func (s *Store) aliasCheck() error {
 // SetRegisteredModelAlias implements store.Registry (an upsert of the
 // alias row; no timestamp changes).
 func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string, version int64) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias), store.ValidateAliasNotReserved(alias), s.aliasCheck()}
+	checks := []error{registryguard.SetAlias(name, alias), s.aliasCheck()}
 	return s.regWrite(ctx, "set registered model alias", checks, func(tx *sql.Tx) error {
 		if err := s.liveVersionExists(ctx, tx, name, version); err != nil {
 			return err
@@ -1024,7 +933,7 @@ func (s *Store) SetRegisteredModelAlias(ctx context.Context, name, alias string,
 
 // DeleteRegisteredModelAlias implements store.Registry.
 func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias string) error {
-	checks := []error{store.ValidateRegisteredModelName(name), store.ValidateAlias(alias), s.aliasCheck()}
+	checks := []error{registryguard.Alias(name, alias), s.aliasCheck()}
 	return s.regWrite(ctx, "delete registered model alias", checks, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
@@ -1037,26 +946,13 @@ func (s *Store) DeleteRegisteredModelAlias(ctx context.Context, name, alias stri
 // GetModelVersionByAlias implements store.Registry. "latest" (any case)
 // is the highest live version, as MLflow 3's store resolves it.
 func (s *Store) GetModelVersionByAlias(ctx context.Context, name, alias string) (*store.ModelVersion, error) {
-	if err := s.enter(ctx); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	if err := store.ValidateRegisteredModelName(name); err != nil {
-		return nil, err
-	}
-	if err := store.ValidateAlias(alias); err != nil {
-		return nil, err
-	}
-	if err := s.aliasCheck(); err != nil {
-		return nil, err
-	}
 	var out *store.ModelVersion
-	err := s.read(ctx, "get model version by alias", func(tx *sql.Tx) error {
+	err := s.regRead(ctx, "get model version by alias", []error{registryguard.Alias(name, alias), s.aliasCheck()}, func(tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
 		var version sql.NullInt64
-		if strings.EqualFold(alias, "latest") {
+		if registryguard.IsLatest(alias) {
 			w, args := s.where("name = ? AND current_stage != ?", name, store.StageDeletedInternal)
 			if err := tx.QueryRowContext(ctx, "SELECT max(version) FROM model_versions"+w, args...).Scan(&version); err != nil {
 				return err
@@ -1068,7 +964,7 @@ func (s *Store) GetModelVersionByAlias(ctx context.Context, name, alias string) 
 			w, args := s.where("name = ? AND alias = ?", name, alias)
 			err := tx.QueryRowContext(ctx, "SELECT version FROM registered_model_aliases"+w, args...).Scan(&version)
 			if err == sql.ErrNoRows {
-				return store.NotFoundf("Registered model alias %s not found.", alias)
+				return registryguard.AliasNotFound(alias)
 			}
 			if err != nil {
 				return err
