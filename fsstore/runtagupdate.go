@@ -45,15 +45,8 @@ func (s *Store) UpdateRunTag(ctx context.Context, runID, key string, fn func(old
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("fsstore: read tag %q: %w", key, err)
 	}
-	ok := err == nil
-	v, err := fn(old, ok)
-	if err != nil {
-		return err
-	}
-	if ok && v == old {
-		return nil
-	}
-	if err := store.ValidateRunTagValue(key, v); err != nil {
+	v, write, err := store.ApplyRunTagUpdate(key, old, err == nil, fn)
+	if err != nil || !write {
 		return err
 	}
 	return s.writeRunFile(ctx, loc, tagsDir, key, v)

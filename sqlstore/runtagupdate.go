@@ -27,15 +27,8 @@ func (s *Store) UpdateRunTag(ctx context.Context, runID, key string, fn func(old
 		if err != nil && err != sql.ErrNoRows {
 			return err
 		}
-		ok := err == nil
-		v, err := fn(old.String, ok)
-		if err != nil {
-			return err
-		}
-		if ok && old.Valid && v == old.String {
-			return nil
-		}
-		if err := store.ValidateRunTagValue(key, v); err != nil {
+		v, write, err := store.ApplyRunTagUpdate(key, old.String, err == nil, fn) // a NULL value reads as ""
+		if err != nil || !write {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, upsertTagSQL, key, v, runID)

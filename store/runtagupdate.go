@@ -56,3 +56,21 @@ func ValidateRunTagValue(key, value string) error {
 	}
 	return nil
 }
+
+// ApplyRunTagUpdate runs an UpdateRunTag function on the tag's current
+// value (ok: the tag exists) and returns the value to write; write is false
+// when the tag exists and fn keeps it unchanged. Backends call it between
+// reading and writing the tag, inside their lock or transaction.
+func ApplyRunTagUpdate(key, old string, ok bool, fn func(old string, ok bool) (string, error)) (value string, write bool, err error) {
+	v, err := fn(old, ok)
+	if err != nil {
+		return "", false, err
+	}
+	if ok && v == old {
+		return v, false, nil
+	}
+	if err := ValidateRunTagValue(key, v); err != nil {
+		return "", false, err
+	}
+	return v, true, nil
+}
