@@ -1,7 +1,9 @@
 // Package search implements MLflow's search language for mlrun's stores:
 // filter strings, order_by clauses, page tokens and page sizes for
-// search_runs and search_experiments, and the filter strings of
-// search_registered_models and search_model_versions.
+// search_runs and search_experiments, the filter strings of
+// search_registered_models and search_model_versions, and
+// search_logged_models (filters, order_by, datasets) as MLflow's file and
+// SQL stores each answer it. Every search of every backend lives here.
 //
 // The package is backend-neutral. It owns parsing and checking requests
 // (with MLflow's messages), the parsed forms ([Filter], [RunOrder],
@@ -27,8 +29,9 @@
 // on sqlparse's lexer and grouping rules. This package uses a port of
 // both (sqlparse 0.6.1, as installed with MLflow 2.22.5 and 3.17.2, in
 // store/search/internal/pysql) and adds MLflow's checks on top, so it
-// accepts and rejects the same strings with the same messages. Python prints sets in a per-process random order;
-// messages that contain a set print it sorted.
+// accepts and rejects the same strings with the same messages. Python
+// prints sets in a per-process random order; messages that contain a set
+// print it sorted.
 //
 // [ParseRunFilter], [ParseExperimentFilter], [ParseRegisteredModelFilter] and
 // [ParseModelVersionFilter] return a [Filter]: ANDed [Clause] values (an
