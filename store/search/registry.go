@@ -9,8 +9,11 @@ import (
 )
 
 // This file evaluates model-registry searches (search_registered_models,
-// search_model_versions) in memory, for backends that hold the registry as
-// files: it applies the parsed filter, order_by list and page token with
+// search_model_versions) in memory, for both local backends: fsstore, and
+// sqlstore, which reads the models in scope (only model n for a filter
+// with name = 'n'; see internal/registryguard.SearchScope) and hands them
+// here rather than rebuilding these rules in SQL (sqlstore/registrysearch.go
+// says why). It applies the parsed filter, order_by list and page token with
 // the semantics of MLflow's SQL registry store on SQLite: LIKE is
 // case-sensitive with % and _ wildcards and no escape, ILIKE folds ASCII
 // letters, and a clause on a tag the entity does not have is false (even
