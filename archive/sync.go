@@ -76,14 +76,20 @@ type SyncStats struct {
 	// destination (Unchanged); ArtifactBytes the bytes uploaded.
 	Artifacts     Tally `json:"artifacts"`
 	ArtifactBytes int64 `json:"artifact_bytes"`
+	// LoggedModels counts MLflow 3 logged models created, changed and
+	// found up to date; ModelMetricPoints their metric points sent, and
+	// Outputs the run outputs (run to logged model links) logged.
+	LoggedModels      SyncTally `json:"logged_models"`
+	ModelMetricPoints int64     `json:"model_metric_points"`
+	Outputs           int64     `json:"outputs"`
 	// RegisteredModels and ModelVersions count the registry entries
 	// created and found (a version found may have had its stage, tags or
 	// aliases updated).
 	RegisteredModels Tally `json:"registered_models"`
 	ModelVersions    Tally `json:"model_versions"`
-	// Notes lists what was not synced (deleted entities, logged models,
-	// some model versions) and differences kept as the destination had
-	// them.
+	// Notes lists what was not synced (deleted entities, logged models a
+	// server without them cannot hold, some model versions) and
+	// differences kept as the destination had them.
 	Notes []string `json:"notes"`
 
 	registryUpdates int // stage transitions, tags and aliases set
@@ -92,7 +98,7 @@ type SyncStats struct {
 // Changed reports whether the sync wrote anything.
 func (s *SyncStats) Changed() bool {
 	return s.Experiments.Created+s.Runs.Created+s.Runs.Updated+s.Artifacts.Created+s.RegisteredModels.Created+
-		s.ModelVersions.Created+s.registryUpdates > 0
+		s.ModelVersions.Created+s.registryUpdates+s.LoggedModels.Created+s.LoggedModels.Updated+int(s.Outputs) > 0
 }
 
 // Sync pushes the runs of a local store (src: an mlruns directory or an
@@ -188,7 +194,9 @@ func syncSource(ctx context.Context, dst store.Store, src source, opts SyncOptio
 	}
 	sy := &syncer{ctx: ctx, dst: dst, opts: opts, srcExps: map[string]*syncExp{},
 		runs: map[string]*store.Run{}, loaded: map[string]bool{}, inStream: map[string]bool{},
-		versions: map[string]map[versionKey]*store.ModelVersion{}, aliases: map[string]map[string]int64{}}
+		versions: map[string]map[versionKey]*store.ModelVersion{}, aliases: map[string]map[string]int64{},
+		models: map[string]*store.LoggedModel{}, lmLoaded: map[string]bool{}, lmInStream: map[string]bool{}}
+	sy.lms, _ = store.AsLoggedModels(dst)
 	if opts.phase != nil {
 		opts.phase("check")
 	}
@@ -203,6 +211,9 @@ func syncSource(ctx context.Context, dst store.Store, src source, opts SyncOptio
 	err := sy.pass(src, false)
 	if err == nil {
 		err = sy.finishParents()
+	}
+	if err == nil {
+		err = sy.finishOutputs()
 	}
 	sy.stats.Notes = append(sy.stats.Notes, sy.skipNotes()...)
 	return sy.stats, err
@@ -228,6 +239,14 @@ type syncer struct {
 	inStream map[string]bool             // source runs the first pass found to sync
 	deferred []deferredParent
 
+	lms store.LoggedModels // nil: dst has no logged models (an MLflow 2 server)
+	// models maps source logged model ids to their models on dst, for the
+	// destination experiments loaded (lmLoaded) and the models created.
+	models     map[string]*store.LoggedModel
+	lmLoaded   map[string]bool
+	lmInStream map[string]bool // source models the first pass found to sync
+	outputs    []pendingOutput // second pass: logged after the models
+
 	stats SyncStats
 	nruns int64
 	skip  skipped
@@ -247,7 +266,7 @@ type deferredParent struct {
 
 // skipped counts what the sync leaves out (second pass).
 type skipped struct {
-	deletedExps, deletedRuns, dstDeleted, loggedModels, outputs, registered, versions, parents int
+	deletedExps, deletedRuns, dstDeleted, loggedModels, lmNoRun, lmPoints, outputs, registered, versions, parents int
 }
 
 func (sy *syncer) skipNotes() []string {
@@ -261,10 +280,12 @@ func (sy *syncer) skipNotes() []string {
 	add(k.deletedExps, "%d deleted experiments of the source were not synced (nor their runs)")
 	add(k.deletedRuns, "%d deleted runs of the source were not synced")
 	add(k.dstDeleted, "%d runs synced before are deleted on the destination and were left as they are")
-	add(k.loggedModels, "%d logged models were not synced (sync does not move MLflow 3 logged models: the server chooses their ids)")
-	add(k.outputs, "%d run outputs (links to logged models) were not synced")
+	add(k.loggedModels, "%d logged models were not synced: the destination has no MLflow 3 logged models (an MLflow 2 server)")
+	add(k.lmNoRun, "%d logged models were not synced: their source run is neither synced nor selected")
+	add(k.lmPoints, "%d metric points of logged models were not synced: the run they were logged in is not synced")
+	add(k.outputs, "%d run outputs (links to logged models) were not synced: their logged model is not synced")
 	add(k.registered, "%d registered models were not synced (the destination has no model registry)")
-	add(k.versions, "%d model versions were not synced: they do not point into the artifacts of a synced run (a logged model's models:/ URI, a run not synced, a place outside the store)")
+	add(k.versions, "%d model versions were not synced: they point neither into the artifacts of a synced run nor at a synced logged model (a run or model not synced, a place outside the store)")
 	add(k.parents, "%d nested runs name a parent run that is neither synced nor selected: their mlflow.parentRunId tag was dropped")
 	return out
 }
@@ -272,6 +293,7 @@ func (sy *syncer) skipNotes() []string {
 func (sy *syncer) pass(src source, dry bool) error {
 	sy.dry = dry
 	sy.skip = skipped{}
+	sy.outputs = nil
 	next, stop := iter.Pull2(src(sy.ctx))
 	defer stop()
 	sy.start(next)
@@ -292,8 +314,7 @@ func (sy *syncer) pass(src source, dry bool) error {
 		case kindRun:
 			err = sy.run(r.Run)
 		case kindLoggedModel:
-			sy.skip.loggedModels++
-			err = sy.skipFiles()
+			err = sy.loggedModel(r.LoggedModel)
 		case kindRegisteredModel:
 			err = sy.registeredModel(r.RegisteredModel)
 		case kindModelVersion:
@@ -482,7 +503,6 @@ func (sy *syncer) run(r *runRec) error {
 	if err := store.ValidateImportRun(ir); err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
-	sy.skip.outputs += len(r.Outputs)
 	if err := sy.loadRuns(exp.id); err != nil {
 		return err
 	}
@@ -566,6 +586,9 @@ func (sy *syncer) run(r *runRec) error {
 		}
 		sy.stats.Tags += int64(len(set))
 	}
+	for _, o := range r.Outputs {
+		sy.outputs = append(sy.outputs, pendingOutput{runID: have.Info.RunID, created: created, srcModel: o.ModelID, step: o.Step})
+	}
 	if parentSrc != "" && sy.runs[parentSrc] == nil && sy.inStream[parentSrc] {
 		sy.deferred = append(sy.deferred, deferredParent{runID: have.Info.RunID, parentSrcID: parentSrc})
 	}
@@ -608,7 +631,7 @@ func (sy *syncer) run(r *runRec) error {
 		}
 		w.n++
 	}
-	files, err := sy.files(r.RunID, have.Info.ArtifactURI, created)
+	files, err := sy.files(false, r.RunID, have.Info.ArtifactURI, created)
 	if err != nil {
 		return err
 	}
@@ -828,9 +851,10 @@ func (sy *syncer) finishParents() error {
 // and the stream can be read only once).
 const memSpool = 8 << 20
 
-// files uploads the artifact files that follow a run, skipping those the
-// destination holds with the same bytes; it returns how many it uploaded.
-func (sy *syncer) files(srcID, artifactURI string, created bool) (int64, error) {
+// files uploads the artifact files that follow a run (or a logged model,
+// if model), skipping those the destination holds with the same bytes; it
+// returns how many it uploaded.
+func (sy *syncer) files(model bool, srcID, artifactURI string, created bool) (int64, error) {
 	var repo artifactrepo.Repo
 	listed := map[string]map[string]artifactrepo.FileInfo{} // dir -> name -> entry
 	var uploaded int64
@@ -839,10 +863,10 @@ func (sy *syncer) files(srcID, artifactURI string, created bool) (int64, error) 
 		if err != nil || f == nil {
 			return uploaded, err
 		}
-		if f.model || f.owner != srcID {
+		if f.model != model || f.owner != srcID {
 			return uploaded, badf("artifact file %s of %s %s does not follow its %s", f.path, ownerKind(f.model), f.owner, ownerKind(f.model))
 		}
-		what := fmt.Sprintf("run %s: artifact %s", srcID, f.path)
+		what := fmt.Sprintf("%s %s: artifact %s", ownerKind(model), srcID, f.path)
 		if repo == nil {
 			if repo, err = sy.opts.OpenArtifacts(artifactURI); err != nil {
 				return uploaded, fmt.Errorf("sync: %s: %w", what, err)
@@ -1021,8 +1045,8 @@ func (sy *syncer) loadVersions(reg store.Registry, name string) (map[versionKey]
 
 func (sy *syncer) modelVersion(v *modelVersionRec) error {
 	reg, ok := sy.dst.(store.Registry)
-	ref := v.SourceArtifact
-	if !ok || ref == nil || ref.RunID == "" {
+	target, pointed := targetOf(v)
+	if !ok || !pointed {
 		sy.skip.versions++
 		return nil
 	}
@@ -1031,51 +1055,68 @@ func (sy *syncer) modelVersion(v *modelVersionRec) error {
 		Source: v.Source, Tags: v.Tags, Aliases: v.Aliases}); err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
-	if err := store.ValidateArtifactPath(ref.Path); err != nil {
+	if err := store.ValidateArtifactPath(target.path); err != nil {
 		return badf("%s: %v", what, err)
 	}
-	run := sy.runs[ref.RunID]
-	if sy.dry {
-		if run == nil && !sy.inStream[ref.RunID] {
+	// The version's run (required for a place among a run's artifacts;
+	// a logged model's version keeps its run if that is synced) and
+	// logged model on dst; in the check pass, nil for one still to sync.
+	var run *store.Run
+	var model *store.LoggedModel
+	if target.run != "" {
+		run = sy.runs[target.run]
+	}
+	if target.model != "" {
+		if model = sy.models[target.model]; model == nil && !(sy.dry && sy.lmInStream[target.model]) {
 			sy.skip.versions++
 			return nil
 		}
+	} else if run == nil && !(sy.dry && sy.inStream[target.run]) {
+		sy.skip.versions++
+		return nil
+	}
+	runID := ""
+	if run != nil {
+		runID = run.Info.RunID
+	}
+	key := versionKey{strconv.FormatInt(v.Version, 10), runID}
+	if sy.dry {
 		exists := false
-		if run != nil {
+		if model != nil || target.model == "" && run != nil {
 			vs, err := sy.loadVersions(reg, v.Name)
 			if err != nil {
 				return err
 			}
-			_, exists = vs[versionKey{strconv.FormatInt(v.Version, 10), run.Info.RunID}]
+			_, exists = vs[key]
 		}
 		sy.stats.ModelVersions.add(!exists)
-		return nil
-	}
-	if run == nil {
-		sy.skip.versions++
 		return nil
 	}
 	vs, err := sy.loadVersions(reg, v.Name)
 	if err != nil {
 		return err
 	}
-	key := versionKey{strconv.FormatInt(v.Version, 10), run.Info.RunID}
 	have := vs[key]
 	sy.stats.ModelVersions.add(have == nil)
 	if have == nil {
-		source := strings.TrimRight(run.Info.ArtifactURI, "/")
-		if ref.Path != "" {
-			source += "/" + ref.Path
-		}
 		tags := sortedTags(v.Tags)
 		tags = append(tags, store.Tag{Key: SourceVersionTag, Value: key.version})
-		mv, err := reg.CreateModelVersion(sy.ctx, store.CreateModelVersionRequest{Name: v.Name, Source: source, RunID: run.Info.RunID,
-			Description: v.Description, Tags: tags})
+		req := store.CreateModelVersionRequest{Name: v.Name, Source: versionSource(target, run, model), RunID: runID,
+			Description: v.Description, Tags: tags}
+		if model != nil && (v.ModelID != "" || target.modelURI) {
+			req.ModelID = model.ModelID
+		}
+		mv, err := reg.CreateModelVersion(sy.ctx, req)
 		if err != nil {
 			return fmt.Errorf("sync: %s: %w", what, err)
 		}
 		vs[key] = mv
 		have = mv
+		if model != nil {
+			if err := sy.noteModelVersion(target.model, mv); err != nil {
+				return err
+			}
+		}
 	} else {
 		for _, k := range slices.Sorted(maps.Keys(v.Tags)) {
 			if hv, ok := have.Tags[k]; ok && hv == v.Tags[k] {
