@@ -143,14 +143,35 @@ func (s *SyncStats) Changed() bool {
 // syncing again finds it by that tag and its run, and brings its tags,
 // stage and aliases up to date.
 //
+// MLflow 3 logged models are synced to a destination that has them (an
+// MLflow 3 server): each model whose source run is synced, or that has
+// no source run, becomes one destination model (whose id the server
+// chooses) carrying the source model's id in the SourceModelIDTag tag,
+// with its name, model type, source run (the destination's copy),
+// params, tags, status, metric points (their run rewritten to the
+// destination's copy; points of runs not synced are dropped) and
+// artifact files. Syncing again finds it by that tag in its experiment
+// and adds what it lacks: tags missing or changed, params missing (one
+// that differs is a conflict), metric points it does not hold, files
+// missing or of other content, and a new status. The mlflow.modelVersions
+// tag is not copied: it lists the destination's versions made from the
+// model, as MLflow's client writes it. The run outputs linking a synced
+// run to synced models are logged on the destination run (those it has
+// are kept), and a model version whose source is a synced model's
+// models:/<id> URI (or a place among its artifacts) gets the
+// destination model's URI (or place) as its source and its id as
+// model_id, and is synced as the others.
+//
 // Nothing is written before the whole source has been checked against
 // dst (validation, conflicts, and whether the server can be reached): the
 // first pass reads everything and writes nothing. What is not synced, and
 // noted in SyncStats.Notes: deleted experiments and runs of the source,
-// runs deleted on the destination (left as they are), MLflow 3 logged
-// models and run outputs (a server chooses their ids too), and model
-// versions that do not point into a synced run's artifacts (such as a
-// logged model's models:/ URI).
+// runs deleted on the destination (left as they are), logged models
+// whose source run is not synced, logged models with their run outputs
+// and versions when the destination has none (an MLflow 2 server), and
+// model versions that point at neither a synced run's artifacts nor a
+// synced logged model. A logged model deleted on the destination after
+// it was synced is created again.
 func Sync(ctx context.Context, src, dst store.Store, opts SyncOptions) (SyncStats, error) {
 	var notes []string
 	st, err := syncSource(ctx, dst, storeSource(src, ExportOptions{Experiments: opts.Experiments, RunIDs: opts.RunIDs, Filter: opts.Filter}, &notes), opts)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mlrun-go/mlrun/archive"
+	"github.com/mlrun-go/mlrun/artifactrepo"
 	"github.com/mlrun-go/mlrun/fsstore"
 	"github.com/mlrun-go/mlrun/internal/mlflowtest"
 	"github.com/mlrun-go/mlrun/mlrun"
@@ -327,9 +328,36 @@ func TestSyncLoggedModels(t *testing.T) {
 					st.ModelVersions.Unchanged != 1 || st.Artifacts.Unchanged != first.Artifacts.Created)) {
 					t.Errorf("%s: second sync changed something: %+v", o.expName, st)
 				}
-				if mlflow3 {
-					checkServerLM(t, v, srv.URL, o)
+				if !mlflow3 {
+					continue
 				}
+				checkServerLM(t, v, srv.URL, o)
+
+				// Offline again: a tag changed, one added, a new metric
+				// point and a changed file of the best model; only
+				// those are sent.
+				lms, _ := store.AsLoggedModels(o.s)
+				best := o.models[0]
+				mustT(t, lms.SetLoggedModelTags(ctx, best, []store.Tag{{Key: "t", Value: "v2"}, {Key: "late", Value: "yes"}}))
+				mustT(t, lms.LogLoggedModelMetrics(ctx, best, []store.LoggedModelMetric{{Key: "late", Value: 0.5, Timestamp: syncT0, Step: 9, RunID: o.run}}))
+				o.files["w.json"] = []byte("[3, 4]")
+				m, err := lms.GetLoggedModel(ctx, best)
+				mustT(t, err)
+				repo, err := artifactrepo.Open(m.ArtifactLocation, nil)
+				mustT(t, err)
+				mustT(t, repo.Put(ctx, "w.json", artifactrepo.Bytes(o.files["w.json"])))
+				st, err = archive.Sync(ctx, o.s, dst, archive.SyncOptions{})
+				mustT(t, err)
+				if st.LoggedModels != (archive.SyncTally{Updated: 1, Unchanged: 2}) || st.Tags != 2 || st.ModelMetricPoints != 1 ||
+					st.Artifacts.Created != 1 || st.Runs.Unchanged != 1 || st.ModelVersions.Unchanged != 1 {
+					t.Errorf("%s: sync after changing a model: %+v", o.expName, st)
+				}
+				st, err = archive.Sync(ctx, o.s, dst, archive.SyncOptions{})
+				mustT(t, err)
+				if st.Changed() || st.LoggedModels != (archive.SyncTally{Unchanged: 3}) {
+					t.Errorf("%s: last sync changed something: %+v", o.expName, st)
+				}
+				checkServerLM(t, v, srv.URL, o)
 			}
 		})
 	}

@@ -130,6 +130,10 @@ func printSyncStats(w, notes io.Writer, st archive.SyncStats, uri string) {
 	fmt.Fprintf(w, "%-16s %d sent\n", "metric points:", st.MetricPoints)
 	fmt.Fprintf(w, "%-16s %d params, %d tags, %d dataset inputs sent\n", "run data:", st.Params, st.Tags, st.Inputs)
 	fmt.Fprintf(w, "%-16s %d uploaded (%s), %d unchanged\n", "artifacts:", st.Artifacts.Created, plural(st.ArtifactBytes, "byte", "bytes"), st.Artifacts.Unchanged)
+	if lm := st.LoggedModels; lm.Created+lm.Updated+lm.Unchanged > 0 || st.Outputs > 0 {
+		fmt.Fprintf(w, "%-16s %d created, %d updated, %d unchanged; %d metric points, %d run outputs sent\n", "logged models:",
+			lm.Created, lm.Updated, lm.Unchanged, st.ModelMetricPoints, st.Outputs)
+	}
 	fmt.Fprintf(w, "%-16s %d registered models created, %d found; %d versions created, %d found\n", "registry:",
 		st.RegisteredModels.Created, st.RegisteredModels.Unchanged, st.ModelVersions.Created, st.ModelVersions.Unchanged)
 	if !st.Changed() {
