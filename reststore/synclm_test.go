@@ -359,6 +359,19 @@ func TestSyncLoggedModels(t *testing.T) {
 				}
 				checkServerLM(t, v, srv.URL, o)
 			}
+			// An archive of the file store, imported into the server,
+			// finds everything synced already.
+			path := filepath.Join(dir, "a.tar.gz")
+			f, err := os.Create(path)
+			mustT(t, err)
+			_, _, err = archive.Export(ctx, fs, f, archive.ExportOptions{})
+			mustT(t, err)
+			mustT(t, f.Close())
+			st, err := archive.SyncArchive(ctx, path, dst, archive.SyncOptions{})
+			mustT(t, err)
+			if st.Changed() || mlflow3 && (st.LoggedModels != archive.SyncTally{Unchanged: 3} || st.ModelVersions.Unchanged != 1) {
+				t.Errorf("import of the file store's archive into the server: %+v", st)
+			}
 		})
 	}
 }
