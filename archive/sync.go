@@ -302,7 +302,7 @@ func (sy *syncer) skipNotes() []string {
 	add(k.deletedRuns, "%d deleted runs of the source were not synced")
 	add(k.dstDeleted, "%d runs synced before are deleted on the destination and were left as they are")
 	add(k.loggedModels, "%d logged models were not synced: the destination has no MLflow 3 logged models (an MLflow 2 server)")
-	add(k.lmNoRun, "%d logged models were not synced: their source run is neither synced nor selected")
+	add(k.lmNoRun, "%d logged models were not synced: their source run is not synced (not selected, deleted, or deleted on the destination)")
 	add(k.lmPoints, "%d metric points of logged models were not synced: the run they were logged in is not synced")
 	add(k.outputs, "%d run outputs (links to logged models) were not synced: their logged model is not synced")
 	add(k.registered, "%d registered models were not synced (the destination has no model registry)")

@@ -61,6 +61,15 @@ func (sy *syncer) loadModels(expID string) error {
 	return nil
 }
 
+// activeRun returns the destination's copy of a source run, if it is
+// synced and not deleted there.
+func (sy *syncer) activeRun(srcID string) *store.Run {
+	if r := sy.runs[srcID]; r != nil && r.Info.LifecycleStage != store.LifecycleDeleted {
+		return r
+	}
+	return nil
+}
+
 // lmMetricKey tells a logged model's metric points apart as MLflow's SQL
 // store keys them (with the model), plus the dataset.
 type lmMetricKey struct {
@@ -103,7 +112,7 @@ func (sy *syncer) loggedModel(m *loggedModelRec) error {
 	}
 	var run *store.Run
 	if m.SourceRunID != "" {
-		if run = sy.runs[m.SourceRunID]; run == nil && !(sy.dry && sy.inStream[m.SourceRunID]) {
+		if run = sy.activeRun(m.SourceRunID); run == nil && !(sy.dry && sy.inStream[m.SourceRunID]) {
 			sy.skip.lmNoRun++
 			return sy.skipFiles()
 		}
@@ -183,7 +192,7 @@ func (sy *syncer) loggedModel(m *loggedModelRec) error {
 	}
 	var points []store.LoggedModelMetric
 	for _, x := range src.Metrics {
-		r := sy.runs[x.RunID]
+		r := sy.activeRun(x.RunID)
 		if r == nil {
 			sy.skip.lmPoints++
 			continue
