@@ -29,39 +29,31 @@ func versionDirName(v int64) string { return versionPrefix + strconv.FormatInt(v
 // listModelDirs lists the registered-model directories (directories only,
 // as MLflow's list_subdirs).
 func listModelDirs(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("fsstore: %w", err)
+	out, err := listDirs(dir, nil)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
-	var out []string
-	for _, e := range entries {
-		if isDirEntry(dir, e) {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
+	return out, err
 }
 
 // listVersionDirs returns the numbers of the version-<n> directories,
 // deleted ones included, sorted.
 func listVersionDirs(modelDir string) ([]int64, error) {
-	entries, err := os.ReadDir(modelDir)
-	if err != nil {
-		return nil, fmt.Errorf("fsstore: %w", err)
-	}
-	var out []int64
-	for _, e := range entries {
-		n, ok := strings.CutPrefix(e.Name(), versionPrefix)
-		if !ok || !isDirEntry(modelDir, e) {
-			continue
+	version := func(name string) (int64, bool) {
+		n, ok := strings.CutPrefix(name, versionPrefix)
+		if !ok {
+			return 0, false
 		}
 		v, err := strconv.ParseInt(n, 10, 64)
-		if err != nil {
-			continue
-		}
+		return v, err == nil
+	}
+	names, err := listDirs(modelDir, func(name string) bool { _, ok := version(name); return ok })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, 0, len(names))
+	for _, name := range names {
+		v, _ := version(name)
 		out = append(out, v)
 	}
 	slices.Sort(out)

@@ -479,46 +479,43 @@ func joinClean(dir, rel string) string {
 // without .trash-suffixed ones and models/ in the root. Names that are not
 // valid experiment ids (which make MLflow's listing fail) are skipped.
 func listExperimentDirs(parent string, isRoot bool) ([]string, error) {
-	entries, err := os.ReadDir(parent)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("fsstore: %w", err)
-	}
-	var ids []string
-	for _, e := range entries {
-		name := e.Name()
-		if !isDirEntry(parent, e) {
-			continue
-		}
+	ids, err := listDirs(parent, func(name string) bool {
 		if isRoot && (strings.HasSuffix(name, trashSuffix) || name == modelsDir) {
-			continue
+			return false
 		}
-		if store.ValidateExperimentID(name) != nil {
-			continue
-		}
-		ids = append(ids, name)
+		return store.ValidateExperimentID(name) == nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
-	return ids, nil
+	return ids, err
 }
 
 // listRunDirs returns the names of the candidate run directories in an
 // experiment directory: every directory but the reserved ones.
 func listRunDirs(expDir string) ([]string, error) {
-	entries, err := os.ReadDir(expDir)
+	return listDirs(expDir, func(name string) bool {
+		return !reservedExperimentDirs[name] && store.ValidateRunID(name) == nil
+	})
+}
+
+// listDirs returns the names of the directories in parent (symlinks to
+// directories included, as Python's os.path.isdir) for which keep (if not
+// nil) is true, in directory order. Its error wraps fs.ErrNotExist when
+// parent is missing.
+func listDirs(parent string, keep func(name string) bool) ([]string, error) {
+	entries, err := os.ReadDir(parent)
 	if err != nil {
 		return nil, fmt.Errorf("fsstore: %w", err)
 	}
-	var ids []string
+	var out []string
 	for _, e := range entries {
 		name := e.Name()
-		if reservedExperimentDirs[name] || !isDirEntry(expDir, e) || store.ValidateRunID(name) != nil {
-			continue
+		if (keep == nil || keep(name)) && isDirEntry(parent, e) {
+			out = append(out, name)
 		}
-		ids = append(ids, name)
 	}
-	return ids, nil
+	return out, nil
 }
 
 // isDirEntry reports whether e is a directory, following symlinks as
