@@ -151,6 +151,22 @@ func (o *offline) resume(t *testing.T) {
 // SQLite database) to a real MLflow server, resumes a run offline, syncs
 // twice more, and has MLflow's Python client read the server: each run
 // once, every point once, artifacts byte-identical, nested runs under the
+
+// offlineStores opens an empty file store and an empty SQLite store in a
+// temporary directory, as a user logging offline has them; both close at
+// the end of the test.
+func offlineStores(t *testing.T) (*fsstore.Store, *sqlstore.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	fs, err := fsstore.Open(ctx, filepath.Join(dir, "mlruns"), nil)
+	mustT(t, err)
+	t.Cleanup(func() { fs.Close() })
+	sq, err := sqlstore.Open(ctx, filepath.Join(dir, "mlflow.db"), &sqlstore.Options{ArtifactRoot: filepath.Join(dir, "artifacts")})
+	mustT(t, err)
+	t.Cleanup(func() { sq.Close() })
+	return fs, sq
+}
+
 // server's parent.
 func TestSync(t *testing.T) {
 	for _, v := range versions() {
@@ -159,13 +175,7 @@ func TestSync(t *testing.T) {
 			defer dst.Close()
 			srv := sharedServer(t, v)
 			var opts archive.SyncOptions // artifacts through dst.ArtifactRepo
-			dir := t.TempDir()
-			fs, err := fsstore.Open(ctx, filepath.Join(dir, "mlruns"), nil)
-			mustT(t, err)
-			defer fs.Close()
-			sq, err := sqlstore.Open(ctx, filepath.Join(dir, "mlflow.db"), &sqlstore.Options{ArtifactRoot: filepath.Join(dir, "artifacts")})
-			mustT(t, err)
-			defer sq.Close()
+			fs, sq := offlineStores(t)
 			for _, o := range []*offline{logOffline(t, fs, "file"), logOffline(t, sq, "sqlite")} {
 				st, err := archive.Sync(ctx, o.s, dst, opts)
 				mustT(t, err)

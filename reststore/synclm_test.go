@@ -12,10 +12,8 @@ import (
 
 	"github.com/mlrun-go/mlrun/archive"
 	"github.com/mlrun-go/mlrun/artifactrepo"
-	"github.com/mlrun-go/mlrun/fsstore"
 	"github.com/mlrun-go/mlrun/internal/mlflowtest"
 	"github.com/mlrun-go/mlrun/mlrun"
-	"github.com/mlrun-go/mlrun/sqlstore"
 	"github.com/mlrun-go/mlrun/store"
 )
 
@@ -297,13 +295,7 @@ func TestSyncLoggedModels(t *testing.T) {
 			defer dst.Close()
 			srv := sharedServer(t, v)
 			mlflow3 := dst.HasLoggedModels()
-			dir := t.TempDir()
-			fs, err := fsstore.Open(ctx, filepath.Join(dir, "mlruns"), nil)
-			mustT(t, err)
-			defer fs.Close()
-			sq, err := sqlstore.Open(ctx, filepath.Join(dir, "mlflow.db"), &sqlstore.Options{ArtifactRoot: filepath.Join(dir, "artifacts")})
-			mustT(t, err)
-			defer sq.Close()
+			fs, sq := offlineStores(t)
 			for _, o := range []*offlineLM{logOfflineLM(t, fs, "file"), logOfflineLM(t, sq, "sqlite")} {
 				st, err := archive.Sync(ctx, o.s, dst, archive.SyncOptions{})
 				mustT(t, err)
@@ -361,7 +353,7 @@ func TestSyncLoggedModels(t *testing.T) {
 			}
 			// An archive of the file store, imported into the server,
 			// finds everything synced already.
-			path := filepath.Join(dir, "a.tar.gz")
+			path := filepath.Join(t.TempDir(), "a.tar.gz")
 			f, err := os.Create(path)
 			mustT(t, err)
 			_, _, err = archive.Export(ctx, fs, f, archive.ExportOptions{})
